@@ -1,0 +1,5 @@
+//! The external boundaries, each a trait with one production implementation. Tests
+//! use the same implementations against local emulators; the traits give fast
+//! in-process fakes a seam where that is all a test needs.
+
+pub mod mailer;

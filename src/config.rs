@@ -1,0 +1,420 @@
+//! Typed settings from the environment, validated once at start.
+//!
+//! Every problem is collected, so an operator sees all bad variables in one run, one
+//! line each, instead of fixing them one restart at a time.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::domain::EmailAddress;
+
+pub const DEFAULT_FINNHUB_BASE_URL: &str = "https://finnhub.io/api/v1";
+
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: SecretString,
+    pub bind: SocketAddr,
+    /// Base URL people reach the service at; links in emails start with it. `None` in
+    /// tests until the port is known.
+    pub public_url: Option<Url>,
+    /// The From header, e.g. `Quotidian <digest@quotidian.test>`.
+    pub sender: String,
+    pub ses_configuration_set: Option<String>,
+    pub s3_bucket: String,
+    pub finnhub_api_key: Option<SecretString>,
+    pub finnhub_base_url: Url,
+    pub finnhub_calls_per_minute: NonZeroU32,
+    /// Signs tokens that must survive restarts (unsubscribe links, later).
+    pub secret_key: SecretString,
+    pub session_ttl_hours: u32,
+    pub max_concurrent_hashes: usize,
+    pub watchlist_max: u32,
+    pub login_attempts_per_account_per_minute: NonZeroU32,
+    pub login_attempts_per_client_per_minute: NonZeroU32,
+    pub outbox_poll_ms: u64,
+    pub log_json: bool,
+    pub web_dir: std::path::PathBuf,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &"[redacted]")
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url.as_ref().map(Url::as_str))
+            .field("sender", &self.sender)
+            .field("ses_configuration_set", &self.ses_configuration_set)
+            .field("s3_bucket", &self.s3_bucket)
+            .field(
+                "finnhub_api_key",
+                &self.finnhub_api_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field("finnhub_base_url", &self.finnhub_base_url.as_str())
+            .field("finnhub_calls_per_minute", &self.finnhub_calls_per_minute)
+            .field("secret_key", &"[redacted]")
+            .field("session_ttl_hours", &self.session_ttl_hours)
+            .field("max_concurrent_hashes", &self.max_concurrent_hashes)
+            .field("watchlist_max", &self.watchlist_max)
+            .field(
+                "login_attempts_per_account_per_minute",
+                &self.login_attempts_per_account_per_minute,
+            )
+            .field(
+                "login_attempts_per_client_per_minute",
+                &self.login_attempts_per_client_per_minute,
+            )
+            .field("outbox_poll_ms", &self.outbox_poll_ms)
+            .field("log_json", &self.log_json)
+            .field("web_dir", &self.web_dir)
+            .finish()
+    }
+}
+
+/// All the problems found in the environment, one line each.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n{}", .0.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError(pub Vec<String>);
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Reads settings from a map of variables, so tests need not touch the process
+    /// environment.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut r = Reader {
+            vars,
+            errors: Vec::new(),
+        };
+
+        let database_url = r.required("DATABASE_URL", |v| {
+            let url = Url::parse(v).map_err(|e| format!("is not a URL ({e})"))?;
+            if !matches!(url.scheme(), "postgres" | "postgresql") {
+                return Err("must start with postgres:// or postgresql://".into());
+            }
+            Ok(SecretString::from(v.to_owned()))
+        });
+        let bind = r.optional("QUOTIDIAN_BIND", "127.0.0.1:8080", |v| {
+            v.parse::<SocketAddr>()
+                .map_err(|_| "must be an address and port such as 127.0.0.1:8080".into())
+        });
+        let public_url = r.maybe("QUOTIDIAN_PUBLIC_URL", |v| {
+            let url = Url::parse(v).map_err(|e| format!("is not a URL ({e})"))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return Err("must be an http:// or https:// URL with a host".into());
+            }
+            Ok(url)
+        });
+        let sender = r.optional(
+            "QUOTIDIAN_SENDER",
+            "Quotidian <digest@quotidian.test>",
+            |v| {
+                let address = match (v.find('<'), v.rfind('>')) {
+                    (Some(start), Some(end)) if start < end && end == v.trim_end().len() - 1 => {
+                        &v[start + 1..end]
+                    }
+                    (None, None) => v,
+                    _ => return Err("must be an address or 'Name <address>'".into()),
+                };
+                EmailAddress::parse(address)
+                    .map(|_| v.trim().to_owned())
+                    .map_err(|e| format!("has an invalid address: {}", e.message))
+            },
+        );
+        let ses_configuration_set = r.maybe("QUOTIDIAN_SES_CONFIGURATION_SET", |v| {
+            if v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                Ok(v.to_owned())
+            } else {
+                Err("may contain only letters, digits, '-' and '_'".into())
+            }
+        });
+        let s3_bucket = r.optional("QUOTIDIAN_S3_BUCKET", "quotidian-audit", |v| {
+            let ok = (3..=63).contains(&v.len())
+                && v.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+            if ok {
+                Ok(v.to_owned())
+            } else {
+                Err("must be an S3 bucket name: 3-63 lower-case letters, digits, '-' or '.'".into())
+            }
+        });
+        let finnhub_api_key = r.maybe("FINNHUB_API_KEY", |v| {
+            if v.chars().any(char::is_whitespace) {
+                Err("must not contain whitespace".into())
+            } else {
+                Ok(SecretString::from(v.to_owned()))
+            }
+        });
+        let finnhub_base_url = r.optional("FINNHUB_BASE_URL", DEFAULT_FINNHUB_BASE_URL, |v| {
+            let url = Url::parse(v).map_err(|e| format!("is not a URL ({e})"))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err("must be an http:// or https:// URL".into());
+            }
+            Ok(url)
+        });
+        let finnhub_calls_per_minute =
+            r.optional("QUOTIDIAN_FINNHUB_CALLS_PER_MINUTE", "60", positive_u32);
+        let secret_key = r.maybe("QUOTIDIAN_SECRET_KEY", |v| {
+            if v.len() < 32 {
+                Err("must be at least 32 characters long".into())
+            } else {
+                Ok(SecretString::from(v.to_owned()))
+            }
+        });
+        let session_ttl_hours = r.optional("QUOTIDIAN_SESSION_TTL_HOURS", "168", |v| {
+            let hours = positive_u32(v)?.get();
+            if hours > 24 * 90 {
+                return Err("must be at most 2160 (90 days)".into());
+            }
+            Ok(hours)
+        });
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let max_concurrent_hashes =
+            r.optional("QUOTIDIAN_MAX_CONCURRENT_HASHES", &cpus.to_string(), |v| {
+                positive_u32(v).map(|n| n.get() as usize)
+            });
+        let watchlist_max = r.optional("QUOTIDIAN_WATCHLIST_MAX", "50", |v| {
+            let n = positive_u32(v)?.get();
+            if n > 500 {
+                return Err("must be at most 500".into());
+            }
+            Ok(n)
+        });
+        let login_per_account = r.optional(
+            "QUOTIDIAN_LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE",
+            "5",
+            positive_u32,
+        );
+        let login_per_client = r.optional(
+            "QUOTIDIAN_LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE",
+            "30",
+            positive_u32,
+        );
+        let outbox_poll_ms = r.optional("QUOTIDIAN_OUTBOX_POLL_MS", "1000", |v| {
+            let n = positive_u32(v)?.get();
+            if n < 10 {
+                return Err("must be at least 10".into());
+            }
+            Ok(u64::from(n))
+        });
+        let log_json = r.optional("QUOTIDIAN_LOG_FORMAT", "json", |v| match v {
+            "json" => Ok(true),
+            "pretty" => Ok(false),
+            _ => Err("must be json or pretty".into()),
+        });
+        let web_dir = r.optional("QUOTIDIAN_WEB_DIR", "web/dist", |v| Ok(v.into()));
+        if let Some(endpoint) = vars.get("AWS_ENDPOINT_URL").filter(|v| !v.is_empty())
+            && Url::parse(endpoint).is_err()
+        {
+            r.errors
+                .push(format!("AWS_ENDPOINT_URL: '{endpoint}' is not a URL"));
+        }
+
+        if !r.errors.is_empty() {
+            return Err(ConfigError(r.errors));
+        }
+        let secret_key = secret_key.flatten().unwrap_or_else(|| {
+            tracing::warn!(
+                "QUOTIDIAN_SECRET_KEY is not set: using a random key for this process; \
+                 signed links will stop working when it restarts"
+            );
+            SecretString::from(crate::services::tokens::random_token())
+        });
+        Ok(Self {
+            database_url: database_url.expect("checked above"),
+            bind: bind.expect("checked above"),
+            public_url: public_url.flatten(),
+            sender: sender.expect("checked above"),
+            ses_configuration_set: ses_configuration_set.flatten(),
+            s3_bucket: s3_bucket.expect("checked above"),
+            finnhub_api_key: finnhub_api_key.flatten(),
+            finnhub_base_url: finnhub_base_url.expect("checked above"),
+            finnhub_calls_per_minute: finnhub_calls_per_minute.expect("checked above"),
+            secret_key,
+            session_ttl_hours: session_ttl_hours.expect("checked above"),
+            max_concurrent_hashes: max_concurrent_hashes.expect("checked above"),
+            watchlist_max: watchlist_max.expect("checked above"),
+            login_attempts_per_account_per_minute: login_per_account.expect("checked above"),
+            login_attempts_per_client_per_minute: login_per_client.expect("checked above"),
+            outbox_poll_ms: outbox_poll_ms.expect("checked above"),
+            log_json: log_json.expect("checked above"),
+            web_dir: web_dir.expect("checked above"),
+        })
+    }
+
+    /// The URL links in emails start with, without a trailing slash.
+    pub fn public_base(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
+    /// Cookies get `Secure` when people reach us over https.
+    pub fn cookies_secure(&self) -> bool {
+        self.public_url
+            .as_ref()
+            .is_some_and(|u| u.scheme() == "https")
+    }
+}
+
+fn positive_u32(v: &str) -> Result<NonZeroU32, String> {
+    v.parse::<NonZeroU32>()
+        .map_err(|_| "must be a whole number greater than 0".into())
+}
+
+struct Reader<'a> {
+    vars: &'a HashMap<String, String>,
+    errors: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn value(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn check<T>(
+        &mut self,
+        name: &str,
+        raw: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        match parse(raw) {
+            Ok(v) => Some(v),
+            Err(why) => {
+                // Never echo a value that may be a secret.
+                let shown =
+                    if name.contains("KEY") || name.contains("SECRET") || name == "DATABASE_URL" {
+                        String::new()
+                    } else {
+                        format!(" (got '{raw}')")
+                    };
+                self.errors.push(format!("{name}: {why}{shown}"));
+                None
+            }
+        }
+    }
+
+    fn required<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        match self.value(name).map(str::to_owned) {
+            Some(raw) => self.check(name, &raw, parse),
+            None => {
+                self.errors.push(format!("{name}: is required but not set"));
+                None
+            }
+        }
+    }
+
+    fn optional<T>(
+        &mut self,
+        name: &str,
+        default: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let raw = self.value(name).unwrap_or(default).to_owned();
+        self.check(name, &raw, parse)
+    }
+
+    /// `Some(None)` when unset, `Some(Some(v))` when valid, `None` when invalid.
+    fn maybe<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        match self.value(name).map(str::to_owned) {
+            Some(raw) => self.check(name, &raw, parse).map(Some),
+            None => Some(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_with_only_the_database_url() {
+        let c = Config::from_vars(&vars(&[("DATABASE_URL", "postgres://u@localhost/db")])).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.finnhub_base_url.as_str(), "https://finnhub.io/api/v1");
+        assert_eq!(c.finnhub_calls_per_minute.get(), 60);
+        assert_eq!(c.public_base(), "http://127.0.0.1:8080");
+        assert!(!c.cookies_secure());
+        assert!(c.secret_key.expose_secret().len() >= 32);
+    }
+
+    #[test]
+    fn reports_every_bad_variable_on_its_own_line() {
+        let err = Config::from_vars(&vars(&[
+            ("QUOTIDIAN_BIND", "nowhere"),
+            ("QUOTIDIAN_PUBLIC_URL", "ftp://x"),
+            ("QUOTIDIAN_SENDER", "not an email"),
+            ("QUOTIDIAN_FINNHUB_CALLS_PER_MINUTE", "0"),
+            ("QUOTIDIAN_SECRET_KEY", "short-secret-value"),
+            ("QUOTIDIAN_LOG_FORMAT", "xml"),
+        ]))
+        .unwrap_err();
+        let lines = err.0;
+        let starts = |p: &str| lines.iter().any(|l| l.starts_with(p));
+        assert!(starts("DATABASE_URL: is required"), "{lines:?}");
+        assert!(starts("QUOTIDIAN_BIND:"));
+        assert!(starts("QUOTIDIAN_PUBLIC_URL:"));
+        assert!(starts("QUOTIDIAN_SENDER:"));
+        assert!(starts("QUOTIDIAN_FINNHUB_CALLS_PER_MINUTE:"));
+        assert!(starts("QUOTIDIAN_SECRET_KEY:"));
+        assert!(starts("QUOTIDIAN_LOG_FORMAT:"));
+        assert_eq!(lines.len(), 7, "{lines:?}");
+        // The secret's value is never echoed back.
+        assert!(!lines.iter().any(|l| l.contains("short-secret-value")));
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let c = Config::from_vars(&vars(&[
+            ("DATABASE_URL", "postgres://u:hunter2@localhost/db"),
+            ("FINNHUB_API_KEY", "abc123finnhubkey"),
+            (
+                "QUOTIDIAN_SECRET_KEY",
+                "0123456789abcdef0123456789abcdef-secret",
+            ),
+        ]))
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"));
+        assert!(!shown.contains("abc123finnhubkey"));
+        assert!(!shown.contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn https_public_url_makes_cookies_secure() {
+        let c = Config::from_vars(&vars(&[
+            ("DATABASE_URL", "postgres://u@localhost/db"),
+            ("QUOTIDIAN_PUBLIC_URL", "https://quotidian.example.com/"),
+        ]))
+        .unwrap();
+        assert!(c.cookies_secure());
+        assert_eq!(c.public_base(), "https://quotidian.example.com");
+    }
+}

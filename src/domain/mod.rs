@@ -1,0 +1,29 @@
+//! Values that are valid by construction. Routers parse raw input into these once;
+//! everything past the router trusts them.
+
+mod email;
+mod password;
+mod schedule;
+mod symbol;
+
+pub use email::EmailAddress;
+pub use password::Password;
+pub use schedule::{Days, Schedule, SendTime, TimeZone};
+pub use symbol::Symbol;
+
+/// Why a raw value was refused, phrased for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct DomainError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl DomainError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}

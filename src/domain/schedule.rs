@@ -1,0 +1,281 @@
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone as _, Utc, Weekday,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::DomainError;
+
+/// An IANA time zone name such as `America/New_York`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeZone(chrono_tz::Tz);
+
+impl TimeZone {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(DomainError::new("time_zone", "is required"));
+        }
+        trimmed.parse::<chrono_tz::Tz>().map(Self).map_err(|_| {
+            DomainError::new(
+                "time_zone",
+                format!(
+                    "'{trimmed}' is not an IANA time zone name; use one such as America/New_York"
+                ),
+            )
+        })
+    }
+
+    pub fn utc() -> Self {
+        Self(chrono_tz::UTC)
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.0
+    }
+}
+
+/// A local wall-clock time of day, to the minute (`HH:MM`, 24-hour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendTime(NaiveTime);
+
+impl SendTime {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let trimmed = raw.trim();
+        let invalid = || {
+            DomainError::new(
+                "send_time",
+                format!("'{trimmed}' is not a time of day; use 24-hour HH:MM such as 07:30"),
+            )
+        };
+        let (h, m) = trimmed.split_once(':').ok_or_else(invalid)?;
+        if h.len() != 2 || m.len() != 2 {
+            return Err(invalid());
+        }
+        let hour: u32 = h.parse().map_err(|_| invalid())?;
+        let minute: u32 = m.parse().map_err(|_| invalid())?;
+        NaiveTime::from_hms_opt(hour, minute, 0)
+            .map(Self)
+            .ok_or_else(invalid)
+    }
+
+    pub fn from_naive(time: NaiveTime) -> Self {
+        Self(time)
+    }
+
+    pub fn naive(&self) -> NaiveTime {
+        self.0
+    }
+
+    pub fn to_hhmm(&self) -> String {
+        self.0.format("%H:%M").to_string()
+    }
+}
+
+/// Which local dates a digest is sent on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Days {
+    /// Every day of the week.
+    EveryDay,
+    /// Monday to Friday.
+    Weekdays,
+    /// Monday to Friday, except US market holidays.
+    TradingDays,
+}
+
+impl Days {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Days::EveryDay => "every_day",
+            Days::Weekdays => "weekdays",
+            Days::TradingDays => "trading_days",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        match raw {
+            "every_day" => Ok(Days::EveryDay),
+            "weekdays" => Ok(Days::Weekdays),
+            "trading_days" => Ok(Days::TradingDays),
+            other => Err(DomainError::new(
+                "days",
+                format!("'{other}' is not one of every_day, weekdays, trading_days"),
+            )),
+        }
+    }
+
+    fn includes(&self, date: NaiveDate, holidays: &[NaiveDate]) -> bool {
+        let weekday = !matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
+        match self {
+            Days::EveryDay => true,
+            Days::Weekdays => weekday,
+            Days::TradingDays => weekday && !holidays.contains(&date),
+        }
+    }
+}
+
+/// When a person wants their digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub time_zone: TimeZone,
+    pub send_time: SendTime,
+    pub days: Days,
+}
+
+impl Schedule {
+    /// The first instant strictly after `now` at which a digest is due.
+    ///
+    /// `holidays` lists US market holidays (used by `TradingDays`). A send time that
+    /// falls in a daylight-saving gap on some date is sent at the first instant after
+    /// the gap; one that happens twice (fall back) is sent at the first occurrence, so
+    /// every included local date yields exactly one instant.
+    pub fn next_send_after(&self, now: DateTime<Utc>, holidays: &[NaiveDate]) -> DateTime<Utc> {
+        let tz = self.time_zone.tz();
+        let today = now.with_timezone(&tz).date_naive();
+        // Two weeks covers any run of weekends and holidays; the fallback is
+        // unreachable for the rule sets above but keeps the function total.
+        for offset in 0..15 {
+            let date = today + Duration::days(offset);
+            if !self.days.includes(date, holidays) {
+                continue;
+            }
+            let instant = self.instant_on(date);
+            if instant > now {
+                return instant;
+            }
+        }
+        self.instant_on(today + Duration::days(15))
+    }
+
+    /// The UTC instant of this schedule's send time on a local date.
+    pub fn instant_on(&self, date: NaiveDate) -> DateTime<Utc> {
+        let tz = self.time_zone.tz();
+        let local = date.and_time(self.send_time.naive());
+        match tz.from_local_datetime(&local) {
+            LocalResult::Single(t) => t.with_timezone(&Utc),
+            LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
+            LocalResult::None => {
+                // In a gap: walk forward minute by minute to the first wall-clock time
+                // that exists (gaps are at most a few hours).
+                let mut probe = local;
+                for _ in 0..(4 * 60) {
+                    probe += Duration::minutes(1);
+                    if let Some(t) = tz.from_local_datetime(&probe).earliest() {
+                        return t.with_timezone(&Utc);
+                    }
+                }
+                Utc.from_utc_datetime(&local)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn schedule(tz: &str, time: &str, days: Days) -> Schedule {
+        Schedule {
+            time_zone: TimeZone::parse(tz).unwrap(),
+            send_time: SendTime::parse(time).unwrap(),
+            days,
+        }
+    }
+
+    #[test]
+    fn parses_times_and_refuses_impossible_ones() {
+        assert_eq!(SendTime::parse("07:30").unwrap().to_hhmm(), "07:30");
+        assert_eq!(SendTime::parse("00:00").unwrap().to_hhmm(), "00:00");
+        for bad in [
+            "24:00", "12:60", "7:30", "07:3", "0730", "ab:cd", "", "07:30:00", "-1:00",
+        ] {
+            assert!(SendTime::parse(bad).is_err(), "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn parses_iana_zones_only() {
+        assert_eq!(
+            TimeZone::parse("America/New_York").unwrap().name(),
+            "America/New_York"
+        );
+        for bad in ["", "Mars/Olympus", "EST5EDT-ish", "america/new york"] {
+            assert!(TimeZone::parse(bad).is_err(), "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn later_today_when_the_time_has_not_passed() {
+        let s = schedule("America/New_York", "07:30", Days::EveryDay);
+        // 2026-01-15 10:00 UTC is 05:00 in New York (EST, UTC-5).
+        let next = s.next_send_after(utc("2026-01-15T10:00:00Z"), &[]);
+        assert_eq!(next, utc("2026-01-15T12:30:00Z"));
+    }
+
+    #[test]
+    fn tomorrow_when_the_time_has_passed() {
+        let s = schedule("Europe/Paris", "07:30", Days::EveryDay);
+        let next = s.next_send_after(utc("2026-01-15T10:00:00Z"), &[]);
+        assert_eq!(next, utc("2026-01-16T06:30:00Z"));
+    }
+
+    #[test]
+    fn weekdays_skip_the_weekend() {
+        let s = schedule("UTC", "08:00", Days::Weekdays);
+        // Friday 2026-01-16 09:00 -> Monday 2026-01-19 08:00.
+        let next = s.next_send_after(utc("2026-01-16T09:00:00Z"), &[]);
+        assert_eq!(next, utc("2026-01-19T08:00:00Z"));
+    }
+
+    #[test]
+    fn trading_days_skip_holidays() {
+        let s = schedule("America/New_York", "08:00", Days::TradingDays);
+        let mlk = NaiveDate::from_ymd_opt(2026, 1, 19).unwrap();
+        // Friday after the send time -> Monday is a holiday -> Tuesday.
+        let next = s.next_send_after(utc("2026-01-16T20:00:00Z"), &[mlk]);
+        assert_eq!(next, utc("2026-01-20T13:00:00Z"));
+    }
+
+    #[test]
+    fn spring_forward_gap_sends_after_the_gap() {
+        // 2026-03-08 02:00 -> 03:00 in New York: 02:30 does not exist that day.
+        let s = schedule("America/New_York", "02:30", Days::EveryDay);
+        let next = s.next_send_after(utc("2026-03-08T05:00:00Z"), &[]);
+        assert_eq!(next, utc("2026-03-08T07:00:00Z")); // 03:00 EDT
+        // And the day after is back to a normal 02:30 EDT.
+        let after = s.next_send_after(next, &[]);
+        assert_eq!(after, utc("2026-03-09T06:30:00Z"));
+    }
+
+    #[test]
+    fn fall_back_sends_once_at_the_first_occurrence() {
+        // 2026-11-01 01:30 happens twice in New York (EDT then EST).
+        let s = schedule("America/New_York", "01:30", Days::EveryDay);
+        let first = s.next_send_after(utc("2026-11-01T04:00:00Z"), &[]);
+        assert_eq!(first, utc("2026-11-01T05:30:00Z")); // 01:30 EDT
+        let second = s.next_send_after(first, &[]);
+        assert_eq!(second, utc("2026-11-02T06:30:00Z")); // next day, 01:30 EST
+    }
+
+    #[test]
+    fn far_east_and_far_west_zones() {
+        // Kiribati is UTC+14, Niue UTC-11: the same UTC instant is two local dates apart.
+        let kiribati = schedule("Pacific/Kiritimati", "06:00", Days::EveryDay);
+        let niue = schedule("Pacific/Niue", "06:00", Days::EveryDay);
+        let now = utc("2026-06-10T12:00:00Z");
+        assert_eq!(
+            kiribati.next_send_after(now, &[]),
+            utc("2026-06-10T16:00:00Z")
+        );
+        assert_eq!(niue.next_send_after(now, &[]), utc("2026-06-10T17:00:00Z"));
+    }
+}

@@ -1,0 +1,368 @@
+//! One error type for the HTTP surface, rendered as RFC 9457 `application/problem+json`.
+//!
+//! The `type` of each problem is a stable URN the web page and API clients can branch
+//! on; `detail` is for people. Internal causes go to the log (with the request id from
+//! the surrounding span), never to the client.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::DomainError;
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:quotidian:problem:validation",
+    "title": "Your request has invalid fields",
+    "status": 422,
+    "detail": "email: is not a valid email address",
+    "errors": [{"field": "email", "message": "is not a valid email address"}]
+}))]
+pub struct Problem {
+    /// Stable identifier of the kind of problem, `urn:quotidian:problem:<slug>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short, human-readable summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request, for people.
+    pub detail: String,
+    /// Field-level problems, for `validation`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The request field, e.g. `email`.
+    pub field: String,
+    pub message: String,
+}
+
+/// The problem kinds this API answers with (the `<slug>` of `type`).
+pub mod kinds {
+    pub const MALFORMED_REQUEST: &str = "malformed-request";
+    pub const VALIDATION: &str = "validation";
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported-media-type";
+    pub const PAYLOAD_TOO_LARGE: &str = "payload-too-large";
+    pub const UNAUTHENTICATED: &str = "unauthenticated";
+    pub const INVALID_CREDENTIALS: &str = "invalid-credentials";
+    pub const EMAIL_NOT_CONFIRMED: &str = "email-not-confirmed";
+    pub const INVALID_TOKEN: &str = "invalid-token";
+    pub const NOT_FOUND: &str = "not-found";
+    pub const METHOD_NOT_ALLOWED: &str = "method-not-allowed";
+    pub const ALREADY_EXISTS: &str = "already-exists";
+    pub const LIMIT_REACHED: &str = "limit-reached";
+    pub const TOO_MANY_REQUESTS: &str = "too-many-requests";
+    pub const INTERNAL: &str = "internal";
+    pub const UNAVAILABLE: &str = "unavailable";
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    kind: &'static str,
+    title: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+    retry_after_secs: Option<u64>,
+    /// Logged, never shown.
+    source: Option<anyhow::Error>,
+}
+
+impl ApiError {
+    fn new(
+        status: StatusCode,
+        kind: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            kind,
+            title,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after_secs: None,
+            source: None,
+        }
+    }
+
+    pub fn malformed(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            kinds::MALFORMED_REQUEST,
+            "The request could not be read",
+            detail,
+        )
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut err = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            kinds::VALIDATION,
+            "Your request has invalid fields",
+            detail,
+        );
+        err.errors = errors;
+        err
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            kinds::UNAUTHENTICATED,
+            "You need to log in",
+            "This needs a valid session: log in first (your session may have expired).",
+        )
+    }
+
+    pub fn invalid_credentials() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            kinds::INVALID_CREDENTIALS,
+            "Wrong email or password",
+            "The email address or password is not right.",
+        )
+    }
+
+    pub fn email_not_confirmed() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            kinds::EMAIL_NOT_CONFIRMED,
+            "Email address not confirmed",
+            "Confirm your email address through the link we sent you; sign up again to get a new link.",
+        )
+    }
+
+    pub fn invalid_token() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            kinds::INVALID_TOKEN,
+            "This link is not valid",
+            "The link is unknown, already used or expired; ask for a new one.",
+        )
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, kinds::NOT_FOUND, "Not found", detail)
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            kinds::METHOD_NOT_ALLOWED,
+            "Method not allowed",
+            "This resource does not support that HTTP method.",
+        )
+    }
+
+    pub fn already_exists(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            kinds::ALREADY_EXISTS,
+            "Already exists",
+            detail,
+        )
+    }
+
+    pub fn limit_reached(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            kinds::LIMIT_REACHED,
+            "Limit reached",
+            detail,
+        )
+    }
+
+    pub fn too_many_requests(retry_after_secs: u64) -> Self {
+        let mut err = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            kinds::TOO_MANY_REQUESTS,
+            "Too many attempts",
+            format!("Too many attempts; try again in {retry_after_secs} seconds."),
+        );
+        err.retry_after_secs = Some(retry_after_secs);
+        err
+    }
+
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            kinds::UNAVAILABLE,
+            "Service unavailable",
+            detail,
+        )
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(source: anyhow::Error) -> Self {
+        let mut err = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            kinds::INTERNAL,
+            "Something went wrong on our side",
+            "An unexpected error occurred; it has been logged. Please try again.",
+        );
+        err.source = Some(source);
+        err
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        Self::validation(vec![FieldError {
+            field: e.field.to_string(),
+            message: e.message,
+        }])
+    }
+}
+
+impl From<Vec<DomainError>> for ApiError {
+    fn from(errors: Vec<DomainError>) -> Self {
+        Self::validation(
+            errors
+                .into_iter()
+                .map(|e| FieldError {
+                    field: e.field.to_string(),
+                    message: e.message,
+                })
+                .collect(),
+        )
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let text = rejection.body_text();
+        match rejection {
+            JsonRejection::JsonDataError(_) => {
+                // Wrong types, missing or unknown fields: the body parsed as JSON but is
+                // not the shape this endpoint takes.
+                let detail = text
+                    .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+                    .unwrap_or(&text)
+                    .to_owned();
+                let mut err = Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    kinds::VALIDATION,
+                    "Your request has invalid fields",
+                    detail.clone(),
+                );
+                err.errors = vec![FieldError {
+                    field: field_from_serde_message(&detail).unwrap_or_else(|| "body".into()),
+                    message: detail,
+                }];
+                err
+            }
+            JsonRejection::JsonSyntaxError(_) => {
+                Self::malformed(format!("The body is not valid JSON: {text}"))
+            }
+            JsonRejection::MissingJsonContentType(_) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                kinds::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported media type",
+                "Send the body as JSON with 'Content-Type: application/json'.",
+            ),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                kinds::PAYLOAD_TOO_LARGE,
+                "Request body too large",
+                format!(
+                    "The body is larger than this API accepts ({} KiB).",
+                    crate::startup::MAX_BODY_BYTES / 1024
+                ),
+            ),
+            _ => Self::malformed(format!("The body could not be read: {text}")),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::malformed(format!("Invalid query string: {}", rejection.body_text()))
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::malformed(format!("Invalid path: {}", rejection.body_text()))
+    }
+}
+
+/// serde reports "missing field `email`" / "unknown field `x`" / "invalid type ... for
+/// field"; pull the field name out so clients can point at it.
+fn field_from_serde_message(message: &str) -> Option<String> {
+    let start = message.find('`')? + 1;
+    let end = start + message[start..].find('`')?;
+    let name = &message[start..end];
+    name.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        .then(|| name.to_owned())
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Some(source) = &self.source {
+            tracing::error!(error = ?source, "request failed");
+        } else if self.status.is_server_error() {
+            tracing::error!(kind = self.kind, detail = %self.detail, "request failed");
+        }
+        let body = Problem {
+            kind: format!("urn:quotidian:problem:{}", self.kind),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            errors: self.errors,
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pulls_field_names_out_of_serde_messages() {
+        assert_eq!(
+            field_from_serde_message("missing field `password` at line 1 column 20").as_deref(),
+            Some("password")
+        );
+        assert_eq!(
+            field_from_serde_message(
+                "unknown field `pasword`, expected one of `email`, `password`"
+            )
+            .as_deref(),
+            Some("pasword")
+        );
+        assert_eq!(field_from_serde_message("expected value at line 1"), None);
+    }
+}

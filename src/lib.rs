@@ -1,0 +1,13 @@
+//! Quotidian: a personalized daily market digest.
+
+pub mod clients;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod repositories;
+pub mod routers;
+pub mod services;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod workers;

@@ -1,0 +1,103 @@
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use quotidian::clients::mailer::SesMailer;
+use quotidian::config::Config;
+use quotidian::{startup, telemetry};
+
+/// Quotidian: a personalized daily market digest.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API and web page, and run the background workers.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document as JSON and exit.
+    Openapi,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        let doc = quotidian::routers::openapi();
+        println!(
+            "{}",
+            doc.to_pretty_json()
+                .expect("the OpenAPI document serialises")
+        );
+        return ExitCode::SUCCESS;
+    }
+    telemetry::init(telemetry::json_requested());
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(config).await,
+        Command::Openapi => unreachable!("handled above"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = ?error, "quotidian stopped with an error");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    if config.public_url.is_none() && config.bind.ip().is_unspecified() {
+        tracing::warn!(
+            bind = %config.bind,
+            "QUOTIDIAN_PUBLIC_URL is not set and the bind address is unspecified; links in emails will not work"
+        );
+    }
+    let mailer = Arc::new(SesMailer::from_env(config.ses_configuration_set.clone()).await);
+    let app = startup::Application::build(config, mailer).await?;
+    let base = app.state().config.public_base();
+    tracing::info!(url = %base, docs = %format!("{base}/docs"), "quotidian is serving");
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let db = startup::connect_database(&config).await?;
+    startup::migrate(&db).await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,9 @@
+//! All SQL lives here. Functions take any executor (pool, connection or transaction),
+//! so the service that needs atomicity decides where the transaction boundary is.
+
+pub mod outbox;
+pub mod preferences;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
+pub mod watchlist;

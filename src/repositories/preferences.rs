@@ -1,0 +1,77 @@
+use chrono::{DateTime, NaiveTime, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PreferencesRow {
+    pub time_zone: String,
+    pub send_time: NaiveTime,
+    pub days: String,
+    pub paused: bool,
+    pub include_news: bool,
+    pub include_earnings: bool,
+    pub next_send_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn insert_default(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    time_zone: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("insert into preferences (user_id, time_zone) values ($1, $2)")
+        .bind(user_id)
+        .bind(time_zone)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Reads the row and locks it until the transaction ends, so two concurrent updates
+/// cannot compute `next_send_at` from each other's stale values.
+pub async fn get_for_update(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+) -> sqlx::Result<Option<PreferencesRow>> {
+    sqlx::query_as(
+        "select time_zone, send_time, days, paused, include_news, include_earnings, next_send_at, updated_at
+         from preferences where user_id = $1 for update",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn get(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Option<PreferencesRow>> {
+    sqlx::query_as(
+        "select time_zone, send_time, days, paused, include_news, include_earnings, next_send_at, updated_at
+         from preferences where user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    row: &PreferencesRow,
+) -> sqlx::Result<PreferencesRow> {
+    sqlx::query_as(
+        "update preferences set
+            time_zone = $2, send_time = $3, days = $4, paused = $5,
+            include_news = $6, include_earnings = $7, next_send_at = $8, updated_at = now()
+         where user_id = $1
+         returning time_zone, send_time, days, paused, include_news, include_earnings, next_send_at, updated_at",
+    )
+    .bind(user_id)
+    .bind(&row.time_zone)
+    .bind(row.send_time)
+    .bind(&row.days)
+    .bind(row.paused)
+    .bind(row.include_news)
+    .bind(row.include_earnings)
+    .bind(row.next_send_at)
+    .fetch_one(db)
+    .await
+}

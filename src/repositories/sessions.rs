@@ -1,0 +1,77 @@
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct SessionUser {
+    pub user_id: Uuid,
+    pub email: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    id_hash: &[u8],
+    user_id: Uuid,
+    ttl_secs: i64,
+    user_agent: Option<&str>,
+) -> sqlx::Result<DateTime<Utc>> {
+    sqlx::query_scalar(
+        "insert into sessions (id_hash, user_id, expires_at, user_agent)
+         values ($1, $2, now() + make_interval(secs => $3), $4)
+         returning expires_at",
+    )
+    .bind(id_hash)
+    .bind(user_id)
+    .bind(ttl_secs as f64)
+    .bind(user_agent)
+    .fetch_one(db)
+    .await
+}
+
+/// The live session's user, touching `last_seen_at` on the way.
+pub async fn find_live(
+    db: impl PgExecutor<'_>,
+    id_hash: &[u8],
+) -> sqlx::Result<Option<SessionUser>> {
+    sqlx::query_as(
+        "update sessions s set last_seen_at = now()
+         from users u
+         where s.id_hash = $1 and s.expires_at > now() and u.id = s.user_id
+         returning s.user_id, u.email, s.expires_at",
+    )
+    .bind(id_hash)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn delete(db: impl PgExecutor<'_>, id_hash: &[u8]) -> sqlx::Result<()> {
+    sqlx::query("delete from sessions where id_hash = $1")
+        .bind(id_hash)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Revokes every session of the user except `keep` (the one making the request).
+pub async fn delete_for_user(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    keep: Option<&[u8]>,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "delete from sessions where user_id = $1 and ($2::bytea is null or id_hash <> $2)",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn purge_expired(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
+    let done = sqlx::query("delete from sessions where expires_at < now()")
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}

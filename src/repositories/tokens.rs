@@ -1,0 +1,116 @@
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    ConfirmEmail,
+    ResetPassword,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::ConfirmEmail => "confirm_email",
+            Purpose::ResetPassword => "reset_password",
+        }
+    }
+}
+
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    token_hash: &[u8],
+    user_id: Uuid,
+    purpose: Purpose,
+    ttl_secs: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into email_tokens (token_hash, user_id, purpose, expires_at)
+         values ($1, $2, $3, now() + make_interval(secs => $4))",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(purpose.as_str())
+    .bind(ttl_secs as f64)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The user a live (unused, unexpired) token belongs to, without using it up.
+pub async fn peek(
+    db: impl PgExecutor<'_>,
+    token_hash: &[u8],
+    purpose: Purpose,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(
+        "select user_id from email_tokens
+         where token_hash = $1 and purpose = $2 and used_at is null and expires_at > now()",
+    )
+    .bind(token_hash)
+    .bind(purpose.as_str())
+    .fetch_optional(db)
+    .await
+}
+
+/// Uses a live token up and returns its user. One statement, so two concurrent uses
+/// of the same link cannot both succeed.
+pub async fn consume(
+    db: impl PgExecutor<'_>,
+    token_hash: &[u8],
+    purpose: Purpose,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(
+        "update email_tokens set used_at = now()
+         where token_hash = $1 and purpose = $2 and used_at is null and expires_at > now()
+         returning user_id",
+    )
+    .bind(token_hash)
+    .bind(purpose.as_str())
+    .fetch_optional(db)
+    .await
+}
+
+/// Retires every other live token of this purpose (an older reset link must die once
+/// the password has been reset).
+pub async fn retire_all(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    purpose: Purpose,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update email_tokens set used_at = now()
+         where user_id = $1 and purpose = $2 and used_at is null",
+    )
+    .bind(user_id)
+    .bind(purpose.as_str())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// How many tokens of this purpose were issued to the user within the window.
+pub async fn count_recent(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    purpose: Purpose,
+    window_secs: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select count(*) from email_tokens
+         where user_id = $1 and purpose = $2 and created_at > now() - make_interval(secs => $3)",
+    )
+    .bind(user_id)
+    .bind(purpose.as_str())
+    .bind(window_secs as f64)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn purge_expired(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
+    // Kept a day past expiry so "this link expired" and "already used" stay
+    // distinguishable in support conversations.
+    let done = sqlx::query("delete from email_tokens where expires_at < now() - interval '1 day'")
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}

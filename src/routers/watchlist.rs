@@ -1,0 +1,122 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{ApiJson, ApiPath};
+use crate::domain::Symbol;
+use crate::error::{ApiError, Problem};
+use crate::services::accounts::CurrentUser;
+use crate::services::watchlist::{self, Item};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, add))
+        .routes(routes!(remove))
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"symbol": "AAPL", "added_at": "2026-11-21T09:10:00Z"}))]
+pub struct WatchlistItem {
+    pub symbol: String,
+    pub added_at: DateTime<Utc>,
+}
+
+impl From<Item> for WatchlistItem {
+    fn from(item: Item) -> Self {
+        Self {
+            symbol: item.symbol,
+            added_at: item.added_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"symbols": [{"symbol": "AAPL", "added_at": "2026-11-21T09:10:00Z"}], "max": 50}))]
+pub struct WatchlistResponse {
+    /// In the order they were added.
+    pub symbols: Vec<WatchlistItem>,
+    /// How many symbols a watchlist may hold.
+    pub max: u32,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"symbol": "msft"}))]
+pub struct AddSymbolRequest {
+    /// A ticker as Finnhub writes it (`AAPL`, `BRK.B`, `BINANCE:BTCUSDT`); case does not
+    /// matter.
+    pub symbol: String,
+}
+
+/// The watchlist.
+#[utoipa::path(
+    get, path = "/api/v1/watchlist", tag = "watchlist",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The symbols on the watchlist", body = WatchlistResponse),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<WatchlistResponse>, ApiError> {
+    let items = watchlist::list(&state, &user).await?;
+    Ok(Json(WatchlistResponse {
+        symbols: items.into_iter().map(Into::into).collect(),
+        max: state.config.watchlist_max,
+    }))
+}
+
+/// Add a symbol.
+///
+/// The symbol is normalised to upper case and checked for shape. (Checking that
+/// Finnhub knows it arrives with the market-data stage.)
+#[utoipa::path(
+    post, path = "/api/v1/watchlist", tag = "watchlist",
+    security(("session" = [])),
+    request_body = AddSymbolRequest,
+    responses(
+        (status = 201, description = "Added", body = WatchlistItem),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already on the list (`already-exists`) or the list is full (`limit-reached`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid symbol", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn add(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<AddSymbolRequest>,
+) -> Result<(StatusCode, Json<WatchlistItem>), ApiError> {
+    let symbol = Symbol::parse(&body.symbol)?;
+    let item = watchlist::add(&state, &user, &symbol).await?;
+    Ok((StatusCode::CREATED, Json(item.into())))
+}
+
+/// Remove a symbol.
+#[utoipa::path(
+    delete, path = "/api/v1/watchlist/{symbol}", tag = "watchlist",
+    security(("session" = [])),
+    params(("symbol" = String, Path, description = "The symbol to remove; case does not matter", example = "AAPL")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not on the watchlist", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid symbol", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn remove(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(symbol): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let symbol = Symbol::parse(&symbol)?;
+    watchlist::remove(&state, &user, &symbol).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,40 @@
+//! The web page: the built React app from `QUOTIDIAN_WEB_DIR` when it exists, with
+//! client-side routes falling back to its `index.html`; until then a small built-in
+//! page that handles the links in our emails.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
+use axum::response::{Html, IntoResponse, Response};
+use tower::ServiceExt as _;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const PLACEHOLDER: &str = include_str!("../../web/placeholder/index.html");
+
+/// Anything no route matched.
+pub async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        return ApiError::not_found(format!("There is no API resource at {path}.")).into_response();
+    }
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return ApiError::method_not_allowed().into_response();
+    }
+    let dir = &state.config.web_dir;
+    let index = dir.join("index.html");
+    if index.is_file() {
+        let serve = ServeDir::new(dir).fallback(ServeFile::new(index));
+        return match serve.oneshot(request).await {
+            Ok(response) => response.map(Body::new),
+            Err(never) => match never {},
+        };
+    }
+    ([(header::CACHE_CONTROL, "no-store")], Html(PLACEHOLDER)).into_response()
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}

@@ -1,0 +1,368 @@
+//! Signup, confirmation, login, sessions, password reset and change, deletion.
+//!
+//! Enumeration safety is a property of this module: for signup, login and reset, a
+//! known and an unknown address get the same answer and cost the same work (one
+//! argon2 operation, emails queued rather than sent inline).
+
+use std::net::IpAddr;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{Error, Result, emails, tokens};
+use crate::domain::{EmailAddress, Password, TimeZone};
+use crate::repositories::tokens::Purpose;
+use crate::repositories::{outbox, preferences, sessions, users};
+use crate::state::AppState;
+
+const CONFIRM_TTL_SECS: i64 = 24 * 3600;
+const RESET_TTL_SECS: i64 = 3600;
+/// At most this many reset emails per account per window, so the reset form cannot be
+/// used to flood someone's inbox.
+const RESET_EMAILS_PER_WINDOW: i64 = 3;
+const RESET_WINDOW_SECS: i64 = 3600;
+
+/// A session just opened; `token` goes into the cookie and nowhere else.
+pub struct NewSession {
+    pub token: String,
+    pub user_id: Uuid,
+    pub email: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The account behind a live session.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub user_id: Uuid,
+    pub email: String,
+    pub session_hash: Vec<u8>,
+}
+
+fn queue<'a>(
+    user_id: Uuid,
+    recipient: &'a str,
+    email: &'a emails::Composed,
+) -> outbox::NewEmail<'a> {
+    outbox::NewEmail {
+        user_id: Some(user_id),
+        kind: email.kind,
+        recipient,
+        subject: &email.subject,
+        html_body: &email.html,
+        text_body: &email.text,
+    }
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn signup(
+    state: &AppState,
+    email: &EmailAddress,
+    password: &Password,
+    time_zone: TimeZone,
+) -> Result<()> {
+    // Hash first and always: a known address must cost what an unknown one costs.
+    let hash = state.hasher.hash(password).await?;
+    let base = state.config.public_base();
+    let mut tx = state.db.begin().await?;
+    match users::insert(&mut *tx, email, &hash).await? {
+        Some(user_id) => {
+            preferences::insert_default(&mut *tx, user_id, time_zone.name()).await?;
+            let token = tokens::random_token();
+            crate::repositories::tokens::insert(
+                &mut *tx,
+                &tokens::hash_token(&token),
+                user_id,
+                Purpose::ConfirmEmail,
+                CONFIRM_TTL_SECS,
+            )
+            .await?;
+            let composed = emails::confirm_email(
+                &format!("{base}/confirm?token={token}"),
+                CONFIRM_TTL_SECS / 3600,
+            );
+            outbox::enqueue(&mut *tx, &queue(user_id, email.as_ref(), &composed)).await?;
+            tracing::info!(%user_id, "account created, confirmation queued");
+        }
+        None => {
+            let existing = users::find_by_email(&mut *tx, email)
+                .await?
+                .context("address taken but no account found")?;
+            if existing.confirmed_at.is_some() {
+                let composed = emails::account_exists(
+                    &format!("{base}/login"),
+                    &format!("{base}/forgot-password"),
+                );
+                outbox::enqueue(&mut *tx, &queue(existing.id, email.as_ref(), &composed)).await?;
+            } else {
+                // Never confirmed: send a fresh link, but keep the original password,
+                // so nobody can pre-set the password of an address they do not own.
+                let token = tokens::random_token();
+                crate::repositories::tokens::insert(
+                    &mut *tx,
+                    &tokens::hash_token(&token),
+                    existing.id,
+                    Purpose::ConfirmEmail,
+                    CONFIRM_TTL_SECS,
+                )
+                .await?;
+                let composed = emails::confirm_email(
+                    &format!("{base}/confirm?token={token}"),
+                    CONFIRM_TTL_SECS / 3600,
+                );
+                outbox::enqueue(&mut *tx, &queue(existing.id, email.as_ref(), &composed)).await?;
+            }
+            tracing::info!(user_id = %existing.id, "signup for an existing address, notice queued");
+        }
+    }
+    tx.commit().await?;
+    state.outbox_wakeup.notify_one();
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn confirm_email(state: &AppState, token: &str) -> Result<()> {
+    if !tokens::looks_like_token(token) {
+        return Err(Error::InvalidToken);
+    }
+    let mut tx = state.db.begin().await?;
+    let user_id = crate::repositories::tokens::consume(
+        &mut *tx,
+        &tokens::hash_token(token),
+        Purpose::ConfirmEmail,
+    )
+    .await?
+    .ok_or(Error::InvalidToken)?;
+    users::mark_confirmed(&mut *tx, user_id).await?;
+    super::preferences::reschedule(&mut tx, user_id).await?;
+    tx.commit().await?;
+    tracing::info!(%user_id, "email confirmed");
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(client = %client))]
+pub async fn login(
+    state: &AppState,
+    raw_email: &str,
+    password: &Password,
+    client: IpAddr,
+    user_agent: Option<&str>,
+) -> Result<NewSession> {
+    state
+        .login_throttle
+        .check(raw_email, client)
+        .map_err(|retry_after_secs| Error::TooManyAttempts { retry_after_secs })?;
+    let email = EmailAddress::parse(raw_email)?;
+    let user = users::find_by_email(&state.db, &email).await?;
+    let matched = state
+        .hasher
+        .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
+        .await?;
+    let user = match user {
+        Some(user) if matched => user,
+        _ => {
+            tracing::info!("login refused");
+            return Err(Error::InvalidCredentials);
+        }
+    };
+    if user.confirmed_at.is_none() {
+        return Err(Error::EmailNotConfirmed);
+    }
+    let token = tokens::random_token();
+    let ttl = i64::from(state.config.session_ttl_hours) * 3600;
+    let user_agent = user_agent.map(|ua| ua.chars().take(256).collect::<String>());
+    let expires_at = sessions::insert(
+        &state.db,
+        &tokens::hash_token(&token),
+        user.id,
+        ttl,
+        user_agent.as_deref(),
+    )
+    .await?;
+    tracing::info!(user_id = %user.id, "logged in");
+    Ok(NewSession {
+        token,
+        user_id: user.id,
+        email: user.email,
+        expires_at,
+    })
+}
+
+/// The user behind a session cookie's token, if the session is live.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<CurrentUser>> {
+    if !tokens::looks_like_token(token) {
+        return Ok(None);
+    }
+    let hash = tokens::hash_token(token);
+    let found = sessions::find_live(&state.db, &hash).await?;
+    Ok(found.map(|s| CurrentUser {
+        user_id: s.user_id,
+        email: s.email,
+        session_hash: hash,
+    }))
+}
+
+pub async fn logout(state: &AppState, user: &CurrentUser) -> Result<()> {
+    sessions::delete(&state.db, &user.session_hash).await?;
+    Ok(())
+}
+
+/// Revokes every session of the user, this one included.
+pub async fn logout_everywhere(state: &AppState, user: &CurrentUser) -> Result<u64> {
+    Ok(sessions::delete_for_user(&state.db, user.user_id, None).await?)
+}
+
+/// Queues a reset email if the address has an account. The caller answers the same
+/// either way; the lookup runs detached so the answer's timing says nothing either.
+pub fn request_password_reset(state: &AppState, email: EmailAddress) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(error) = queue_password_reset(&state, &email).await {
+            tracing::error!(error = ?error, "could not queue a password reset email");
+        }
+    });
+}
+
+#[tracing::instrument(skip_all)]
+async fn queue_password_reset(state: &AppState, email: &EmailAddress) -> Result<()> {
+    let mut tx = state.db.begin().await?;
+    let Some(user) = users::find_by_email(&mut *tx, email).await? else {
+        return Ok(());
+    };
+    // Serialise concurrent requests for one account so the per-window cap holds.
+    users::lock(&mut *tx, user.id).await?;
+    let recent = crate::repositories::tokens::count_recent(
+        &mut *tx,
+        user.id,
+        Purpose::ResetPassword,
+        RESET_WINDOW_SECS,
+    )
+    .await?;
+    if recent >= RESET_EMAILS_PER_WINDOW {
+        tracing::warn!(user_id = %user.id, "password reset email cap reached; not sending another");
+        return Ok(());
+    }
+    let token = tokens::random_token();
+    crate::repositories::tokens::insert(
+        &mut *tx,
+        &tokens::hash_token(&token),
+        user.id,
+        Purpose::ResetPassword,
+        RESET_TTL_SECS,
+    )
+    .await?;
+    let link = format!(
+        "{}/reset-password?token={token}",
+        state.config.public_base()
+    );
+    let composed = emails::reset_password(&link, RESET_TTL_SECS / 60);
+    outbox::enqueue(&mut *tx, &queue(user.id, email.as_ref(), &composed)).await?;
+    tx.commit().await?;
+    state.outbox_wakeup.notify_one();
+    tracing::info!(user_id = %user.id, "password reset email queued");
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -> Result<()> {
+    if !tokens::looks_like_token(token) {
+        return Err(Error::InvalidToken);
+    }
+    let hash = tokens::hash_token(token);
+    // Check the link before spending an argon2 hash on it.
+    let user_id = crate::repositories::tokens::peek(&state.db, &hash, Purpose::ResetPassword)
+        .await?
+        .ok_or(Error::InvalidToken)?;
+    let user = users::find_by_id(&state.db, user_id)
+        .await?
+        .ok_or(Error::InvalidToken)?;
+    let password = Password::parse_new(new_password, &[&user.email])?;
+    let password_hash = state.hasher.hash(&password).await?;
+
+    let mut tx = state.db.begin().await?;
+    let consumed = crate::repositories::tokens::consume(&mut *tx, &hash, Purpose::ResetPassword)
+        .await?
+        .ok_or(Error::InvalidToken)?;
+    users::update_password(&mut *tx, consumed, &password_hash).await?;
+    crate::repositories::tokens::retire_all(&mut *tx, consumed, Purpose::ResetPassword).await?;
+    // The link arrived by email, which proves the address as well as a confirmation.
+    users::mark_confirmed(&mut *tx, consumed).await?;
+    super::preferences::reschedule(&mut tx, consumed).await?;
+    let revoked = sessions::delete_for_user(&mut *tx, consumed, None).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %consumed, revoked, "password reset; sessions revoked");
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
+pub async fn change_password(
+    state: &AppState,
+    user: &CurrentUser,
+    current: &Password,
+    new_password: &str,
+) -> Result<()> {
+    let new_password = Password::parse_new(new_password, &[&user.email])?;
+    let row = users::find_by_id(&state.db, user.user_id)
+        .await?
+        .context("session user vanished")?;
+    if !state
+        .hasher
+        .verify(current, Some(&row.password_hash))
+        .await?
+    {
+        return Err(Error::Invalid(vec![crate::domain::DomainError::new(
+            "current_password",
+            "is not your current password",
+        )]));
+    }
+    let password_hash = state.hasher.hash(&new_password).await?;
+    let mut tx = state.db.begin().await?;
+    users::update_password(&mut *tx, user.user_id, &password_hash).await?;
+    // Anyone else holding a session (a stolen cookie, another device) is logged out.
+    sessions::delete_for_user(&mut *tx, user.user_id, Some(&user.session_hash)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
+pub async fn delete_account(
+    state: &AppState,
+    user: &CurrentUser,
+    password: &Password,
+) -> Result<()> {
+    let row = users::find_by_id(&state.db, user.user_id)
+        .await?
+        .context("session user vanished")?;
+    if !state
+        .hasher
+        .verify(password, Some(&row.password_hash))
+        .await?
+    {
+        return Err(Error::Invalid(vec![crate::domain::DomainError::new(
+            "password",
+            "is not your current password",
+        )]));
+    }
+    users::delete(&state.db, user.user_id).await?;
+    tracing::info!("account deleted with all its data");
+    Ok(())
+}
+
+pub struct Profile {
+    pub user_id: Uuid,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+pub async fn profile(state: &AppState, user: &CurrentUser) -> Result<Profile> {
+    let row = users::find_by_id(&state.db, user.user_id)
+        .await?
+        .context("session user vanished")?;
+    Ok(Profile {
+        user_id: row.id,
+        email: row.email,
+        created_at: row.created_at,
+        confirmed_at: row.confirmed_at,
+    })
+}

@@ -1,0 +1,67 @@
+//! Business rules. Services own transactions and call repositories and clients; they
+//! never see HTTP types and never write SQL.
+
+pub mod accounts;
+pub mod emails;
+pub mod passwords;
+pub mod preferences;
+pub mod throttle;
+pub mod tokens;
+pub mod watchlist;
+
+use crate::domain::DomainError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid input")]
+    Invalid(Vec<DomainError>),
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("email address not confirmed")]
+    EmailNotConfirmed,
+    #[error("the link is unknown, used or expired")]
+    InvalidToken,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    LimitReached(String),
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<DomainError> for Error {
+    fn from(e: DomainError) -> Self {
+        Error::Invalid(vec![e])
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Unexpected(anyhow::Error::new(e).context("database query failed"))
+    }
+}
+
+impl From<Error> for crate::error::ApiError {
+    fn from(e: Error) -> Self {
+        use crate::error::ApiError;
+        match e {
+            Error::Invalid(errors) => ApiError::from(errors),
+            Error::InvalidCredentials => ApiError::invalid_credentials(),
+            Error::EmailNotConfirmed => ApiError::email_not_confirmed(),
+            Error::InvalidToken => ApiError::invalid_token(),
+            Error::NotFound(what) => ApiError::not_found(what),
+            Error::AlreadyExists(what) => ApiError::already_exists(what),
+            Error::LimitReached(what) => ApiError::limit_reached(what),
+            Error::TooManyAttempts { retry_after_secs } => {
+                ApiError::too_many_requests(retry_after_secs)
+            }
+            Error::Unexpected(source) => ApiError::from(source),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,188 @@
+//! Wiring: the state, the router with its layers, and `Application`, which binds
+//! first (port 0 in tests) and serves until told to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::str::FromStr as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret as _;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::clients::mailer::Mailer;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::routers;
+use crate::services::passwords::PasswordHasher;
+use crate::services::throttle::LoginThrottle;
+use crate::state::AppState;
+use crate::workers;
+
+/// Request bodies above this are refused with 413 before they are parsed.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Connects to PostgreSQL, retrying for a while so that a database that starts a few
+/// seconds after us (compose, a restart) is not a crash.
+pub async fn connect_database(config: &Config) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(config.database_url.expose_secret())
+        .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    let mut delay = Duration::from_millis(250);
+    let mut attempt = 1;
+    loop {
+        let pool = PgPoolOptions::new()
+            .max_connections(20)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options.clone())
+            .await;
+        match pool {
+            Ok(pool) => return Ok(pool),
+            Err(error) if attempt < 8 => {
+                tracing::warn!(error = %error, attempt, "database not reachable yet; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+                attempt += 1;
+            }
+            Err(error) => {
+                return Err(error).context("could not connect to the database (DATABASE_URL)");
+            }
+        }
+    }
+}
+
+pub async fn migrate(db: &PgPool) -> anyhow::Result<()> {
+    // sqlx takes an advisory lock, so instances starting together do not race.
+    MIGRATOR
+        .run(db)
+        .await
+        .context("applying database migrations")
+}
+
+pub fn build_state(config: Config, db: PgPool, mailer: Arc<dyn Mailer>) -> AppState {
+    AppState {
+        hasher: Arc::new(PasswordHasher::new(config.max_concurrent_hashes)),
+        login_throttle: Arc::new(LoginThrottle::new(
+            config.login_attempts_per_account_per_minute,
+            config.login_attempts_per_client_per_minute,
+        )),
+        config: Arc::new(config),
+        db,
+        mailer,
+        outbox_wakeup: Arc::new(Notify::new()),
+    }
+}
+
+fn request_span(request: &Request) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    // The route template, not the raw path: it groups requests and keeps tokens or
+    // symbols in the path out of the span name.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!("request", method = %request.method(), route, request_id)
+}
+
+async fn panic_response() -> Response {
+    ApiError::from(anyhow::anyhow!("handler panicked")).into_response()
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = routers::api_router().split_for_parts();
+    let timeout_layer =
+        TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30));
+    let api = api
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .fallback(routers::web::fallback)
+        .method_not_allowed_fallback(routers::web::method_not_allowed)
+        .with_state(state);
+    api.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            futures_util::FutureExt::now_or_never(panic_response()).expect("ready future")
+        }))
+        .layer(timeout_layer)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects, migrates and binds. With `QUOTIDIAN_BIND` port 0 the OS picks a port;
+    /// without a public URL, links point at the bound address.
+    pub async fn build(mut config: Config, mailer: Arc<dyn Mailer>) -> anyhow::Result<Self> {
+        let db = connect_database(&config).await?;
+        migrate(&db).await?;
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("binding {} (QUOTIDIAN_BIND)", config.bind))?;
+        let local = listener.local_addr()?;
+        if config.public_url.is_none() {
+            config.public_url = Some(url::Url::parse(&format!("http://{local}"))?);
+        }
+        Ok(Self {
+            listener,
+            state: build_state(config, db, mailer),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves HTTP and runs the background workers until `shutdown` resolves.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let outbox = tokio::spawn(workers::email_outbox::run(self.state.clone()));
+        let maintenance = tokio::spawn(workers::maintenance::run(self.state.clone()));
+        let app = router(self.state);
+        let served = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        // Claimed emails whose send was cut off are retried when their lease expires.
+        outbox.abort();
+        maintenance.abort();
+        served.context("HTTP server failed")
+    }
+}

@@ -1,0 +1,4 @@
+//! Background loops that run inside `serve` (and later `worker`).
+
+pub mod email_outbox;
+pub mod maintenance;
