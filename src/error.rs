@@ -307,15 +307,24 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-/// serde reports "missing field `email`" / "unknown field `x`" / "invalid type ... for
-/// field"; pull the field name out so clients can point at it.
+/// Pulls the field name out of a deserialisation message so clients can point at it:
+/// a path prefix (`days: unknown variant ...`, added by axum) wins, then a backticked
+/// name (`missing field `email``, `unknown field `x``).
 fn field_from_serde_message(message: &str) -> Option<String> {
+    let is_name = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'))
+    };
+    if let Some((prefix, _)) = message.split_once(": ")
+        && is_name(prefix)
+    {
+        return Some(prefix.to_owned());
+    }
     let start = message.find('`')? + 1;
     let end = start + message[start..].find('`')?;
     let name = &message[start..end];
-    name.chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        .then(|| name.to_owned())
+    is_name(name).then(|| name.to_owned())
 }
 
 impl IntoResponse for ApiError {
@@ -362,6 +371,18 @@ mod tests {
             )
             .as_deref(),
             Some("pasword")
+        );
+        assert_eq!(
+            field_from_serde_message(
+                "days: unknown variant `someday`, expected one of `every_day`"
+            )
+            .as_deref(),
+            Some("days")
+        );
+        assert_eq!(
+            field_from_serde_message("email: invalid type: integer `1`, expected a string")
+                .as_deref(),
+            Some("email")
         );
         assert_eq!(field_from_serde_message("expected value at line 1"), None);
     }

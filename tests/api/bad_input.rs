@@ -1,0 +1,240 @@
+//! Every malformed request gets a 4xx problem+json that says what is wrong.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+async fn raw_signup(
+    app: &TestApp,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    app.api
+        .post(app.url("/api/v1/auth/signup"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400() {
+    let app = spawn_app().await;
+    for body in ["{", "{\"email\": }", "not json", "{\"email\":\"a@b.com\",}"] {
+        assert_problem(
+            raw_signup(&app, "application/json", body).await,
+            StatusCode::BAD_REQUEST,
+            "malformed-request",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn wrong_types_missing_and_unknown_fields_are_422_naming_the_field() {
+    let app = spawn_app().await;
+    let cases = [
+        (json!({"email": 42, "password": PASSWORD}), "email"),
+        (json!({"email": "a@example.com"}), "password"),
+        (json!({"password": PASSWORD}), "email"),
+        (
+            json!({"email": "a@example.com", "password": PASSWORD, "admin": true}),
+            "admin",
+        ),
+        (
+            json!({"email": "a@example.com", "password": ["x"]}),
+            "password",
+        ),
+    ];
+    for (body, field) in cases {
+        let response = raw_signup(&app, "application/json", body.to_string()).await;
+        let problem =
+            assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(problem["errors"][0]["field"], field, "{body} -> {problem}");
+    }
+    let array = raw_signup(&app, "application/json", "[1,2]").await;
+    assert_problem(array, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_a_415() {
+    let app = spawn_app().await;
+    let response = raw_signup(
+        &app,
+        "application/x-www-form-urlencoded",
+        "email=a%40b.com&password=x",
+    )
+    .await;
+    assert_problem(
+        response,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_a_413() {
+    let app = spawn_app().await;
+    let huge = json!({"email": "a".repeat(100 * 1024), "password": PASSWORD}).to_string();
+    assert_problem(
+        raw_signup(&app, "application/json", huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload-too-large",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bad_emails_weak_passwords_and_unknown_zones_are_named() {
+    let app = spawn_app().await;
+    for email in [
+        "",
+        "plainaddress",
+        "a@b",
+        "Ada <ada@example.com>",
+        "two@@example.com",
+    ] {
+        let problem = assert_problem(
+            app.signup(email, PASSWORD).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], "email", "{email}");
+    }
+    for password in ["short", "password1234", "aaaaaaaaaaaaaaaa", "1234567890123"] {
+        let problem = assert_problem(
+            app.signup(&unique_email(), password).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], "password", "{password}");
+    }
+    let email = unique_email();
+    let local = email.split('@').next().unwrap().to_owned();
+    let problem = assert_problem(
+        app.signup(&email, &format!("{local}-2026")).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("email address"),
+        "{problem}"
+    );
+
+    let zone = app
+        .post(
+            &app.api,
+            "/api/v1/auth/signup",
+            json!({"email": unique_email(), "password": PASSWORD, "time_zone": "Atlantis/Capital"}),
+        )
+        .await;
+    let problem = assert_problem(zone, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["errors"][0]["field"], "time_zone");
+
+    // Every bad field at once is reported at once.
+    let all = app
+        .post(
+            &app.api,
+            "/api/v1/auth/signup",
+            json!({"email": "nope", "password": "short", "time_zone": "Nowhere"}),
+        )
+        .await;
+    let problem = assert_problem(all, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 3, "{problem}");
+
+    let count: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "no refused signup created an account");
+}
+
+#[tokio::test]
+async fn unknown_api_paths_are_404_and_wrong_methods_405() {
+    let app = spawn_app().await;
+    let missing = app
+        .api
+        .get(app.url("/api/v1/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(missing, StatusCode::NOT_FOUND, "not-found").await;
+    let wrong = app
+        .api
+        .delete(app.url("/api/v1/auth/signup"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(wrong, StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed").await;
+    let wrong = app
+        .api
+        .get(app.url("/api/v1/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(wrong, StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed").await;
+}
+
+#[tokio::test]
+async fn a_refused_request_loses_nothing_already_stored() {
+    let app = spawn_app().await;
+    let email = app.confirmed_user().await;
+    app.post(&app.api, "/api/v1/watchlist", json!({"symbol": "AAPL"}))
+        .await;
+    for body in ["{", "[]", "{\"symbol\": 1}", "{\"symbol\": \"A B\"}"] {
+        let r = app
+            .api
+            .post(app.url("/api/v1/watchlist"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_client_error(), "{body}");
+    }
+    let list: Value = app
+        .api
+        .get(app.url("/api/v1/watchlist"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["symbols"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.login_with(&new_client(), &email, PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn web_paths_serve_the_page_for_client_side_routes() {
+    let app = spawn_app().await;
+    for path in [
+        "/",
+        "/confirm?token=abc",
+        "/reset-password?token=abc",
+        "/some/client/route",
+    ] {
+        let r = reqwest::get(app.url(path)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+    }
+}

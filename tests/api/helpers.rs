@@ -1,0 +1,256 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use quotidian::clients::mailer::{Mailer, SesMailer};
+use quotidian::config::Config;
+use quotidian::startup::Application;
+use quotidian::state::AppState;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::{Connection as _, PgConnection, PgPool};
+
+pub const PASSWORD: &str = "velvet-harbor-oxide-42";
+pub const NEW_PASSWORD: &str = "quiet-lantern-meadow-77";
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests through scripts/test, which starts PostgreSQL and the SES emulator")
+    })
+}
+
+pub fn ses_url() -> String {
+    env("AWS_ENDPOINT_URL_SESV2")
+}
+
+/// An address no other test uses, so tests can share the SES emulator's mailbox.
+pub fn unique_email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db: PgPool,
+    /// The running app's state, for tests that need to reach behind the API.
+    #[allow(dead_code)]
+    pub state: AppState,
+    /// A client with its own cookie jar (one browser).
+    pub api: reqwest::Client,
+}
+
+/// Creates a fresh, empty database and returns its URL.
+async fn fresh_database() -> String {
+    let admin_url = env("TEST_DATABASE_URL");
+    let name = format!("quotidian_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    sqlx::query(&format!(r#"create database "{name}""#))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    let mut url = url::Url::parse(&admin_url).unwrap();
+    url.set_path(&name);
+    url.to_string()
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[], None).await
+}
+
+/// Starts the app with extra environment settings and, optionally, another mailer.
+pub async fn spawn_app_with(settings: &[(&str, &str)], mailer: Option<Arc<dyn Mailer>>) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        quotidian::telemetry::init(false);
+    }
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("DATABASE_URL".into(), fresh_database().await),
+        ("QUOTIDIAN_BIND".into(), "127.0.0.1:0".into()),
+        ("QUOTIDIAN_OUTBOX_POLL_MS".into(), "100".into()),
+        (
+            "QUOTIDIAN_SECRET_KEY".into(),
+            "test-secret-key-of-at-least-32-characters".into(),
+        ),
+        ("QUOTIDIAN_MAX_CONCURRENT_HASHES".into(), "2".into()),
+    ]);
+    for (k, v) in settings {
+        vars.insert((*k).into(), (*v).into());
+    }
+    let config = Config::from_vars(&vars).expect("valid test configuration");
+    let mailer: Arc<dyn Mailer> = match mailer {
+        Some(m) => m,
+        None => {
+            ses_url(); // fail early with a clear message when the emulator is not configured
+            Arc::new(SesMailer::from_env(None).await)
+        }
+    };
+    let app = Application::build(config, mailer)
+        .await
+        .expect("build application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp {
+        address,
+        db: state.db.clone(),
+        state,
+        api: new_client(),
+    }
+}
+
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn post(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        body: Value,
+    ) -> reqwest::Response {
+        client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn signup(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post(
+            &self.api,
+            "/api/v1/auth/signup",
+            json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn login_with(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.post(
+            client,
+            "/api/v1/auth/login",
+            json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn confirm(&self, token: &str) -> reqwest::Response {
+        self.post(&self.api, "/api/v1/auth/confirm", json!({"token": token}))
+            .await
+    }
+
+    /// Signs up, confirms through the emailed link and logs `self.api` in.
+    pub async fn confirmed_user(&self) -> String {
+        let email = unique_email();
+        self.confirmed_user_with_client(&email, &self.api).await;
+        email
+    }
+
+    pub async fn confirmed_user_with_client(&self, email: &str, client: &reqwest::Client) {
+        assert_eq!(
+            self.signup(email, PASSWORD).await.status(),
+            StatusCode::ACCEPTED
+        );
+        let link = link_in(&wait_for_email(email, "Confirm").await);
+        let token = token_of(&link);
+        assert_eq!(self.confirm(&token).await.status(), StatusCode::OK);
+        assert_eq!(
+            self.login_with(client, email, PASSWORD).await.status(),
+            StatusCode::OK
+        );
+    }
+}
+
+/// Every email the SES emulator holds for `to`, oldest first.
+pub async fn emails_to(to: &str) -> Vec<Value> {
+    let store: Value = reqwest::get(format!("{}/store", ses_url()))
+        .await
+        .expect("SES emulator reachable")
+        .json()
+        .await
+        .unwrap();
+    store["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["destination"]["to"]
+                .as_array()
+                .is_some_and(|to_list| to_list.iter().any(|t| t.as_str() == Some(to)))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Waits (up to 10 s) for an email to `to` whose subject contains `subject`.
+pub async fn wait_for_email(to: &str, subject: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(found) = emails_to(to)
+            .await
+            .into_iter()
+            .rev()
+            .find(|m| m["subject"].as_str().is_some_and(|s| s.contains(subject)))
+        {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no email to {to} with subject containing {subject:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The first http(s) link with a token in the email's text part.
+pub fn link_in(email: &Value) -> String {
+    let text = email["body"]["text"].as_str().expect("text part");
+    text.split_whitespace()
+        .find(|w| w.starts_with("http") && w.contains("token="))
+        .expect("a link with a token in the text part")
+        .to_owned()
+}
+
+pub fn token_of(link: &str) -> String {
+    url::Url::parse(link)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .expect("token parameter")
+}
+
+/// Asserts a problem+json answer with the given status and `type` slug; returns it.
+pub async fn assert_problem(response: reqwest::Response, status: StatusCode, slug: &str) -> Value {
+    assert_eq!(response.status(), status, "unexpected status");
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["type"],
+        format!("urn:quotidian:problem:{slug}"),
+        "{body}"
+    );
+    assert_eq!(body["status"], status.as_u16());
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    body
+}

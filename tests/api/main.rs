@@ -1,0 +1,15 @@
+//! Black-box tests: the real application on port 0, a fresh PostgreSQL database per
+//! test, and the SES v2 emulator. Run through `scripts/test`, which starts both.
+
+mod account;
+mod auth;
+mod bad_input;
+mod enumeration;
+mod health;
+mod helpers;
+mod openapi;
+mod outbox;
+mod password_reset;
+mod preferences;
+mod ses_mailer;
+mod watchlist;

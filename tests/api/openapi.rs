@@ -1,0 +1,80 @@
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// The document is pinned: any API change shows up as a snapshot diff to review
+/// (`cargo insta review`, or INSTA_UPDATE=always to accept).
+#[test]
+fn the_openapi_document_is_pinned() {
+    let doc = serde_json::to_value(quotidian::routers::openapi()).unwrap();
+    insta::assert_json_snapshot!("openapi", doc);
+}
+
+#[tokio::test]
+async fn the_served_document_is_the_pinned_one_and_docs_are_interactive() {
+    let app = spawn_app().await;
+    let served: Value = reqwest::get(app.url("/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        served,
+        serde_json::to_value(quotidian::routers::openapi()).unwrap()
+    );
+    let docs = reqwest::get(app.url("/docs/")).await.unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+    assert!(docs.text().await.unwrap().contains("swagger"));
+}
+
+#[test]
+fn every_operation_is_documented_with_its_errors() {
+    let doc = serde_json::to_value(quotidian::routers::openapi()).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    let mut operations = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let name = format!("{method} {path}");
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{name}: no summary"
+            );
+            let responses = op["responses"].as_object().unwrap();
+            let secured = op.get("security").is_some();
+            if secured {
+                assert!(
+                    responses.contains_key("401"),
+                    "{name}: secured but no 401 documented"
+                );
+            }
+            if op.get("requestBody").is_some() {
+                assert!(
+                    responses.keys().any(|code| code.starts_with('4')),
+                    "{name}: takes a body but documents no 4xx"
+                );
+                let schema = &op["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+                let schema_name = schema.as_str().unwrap().rsplit('/').next().unwrap();
+                let component = &doc["components"]["schemas"][schema_name];
+                assert!(
+                    component.get("example").is_some(),
+                    "{name}: request schema {schema_name} has no example"
+                );
+            }
+            for (code, response) in responses {
+                if code.starts_with('4') || code.starts_with('5') {
+                    assert!(
+                        response["content"]
+                            .get("application/problem+json")
+                            .is_some(),
+                        "{name} {code}: errors are problem+json"
+                    );
+                }
+            }
+        }
+    }
+    assert!(operations >= 16, "only {operations} operations documented");
+    assert!(doc["components"]["securitySchemes"]["session"].is_object());
+}
