@@ -19,12 +19,13 @@ WORKDIR /build
 # Dependency layer. Compile every dependency against stub sources, so that changing
 # only our own code reuses this (about 3 minutes on 2 cores) from the layer cache.
 # The stubs must cover every target Cargo.toml declares explicitly. Today that is the
-# library (src/lib.rs) and the `quotidian` binary (src/main.rs). An explicit [[bench]],
-# [[test]] or [[example]] entry would need a stub here too, or cargo rejects the
-# manifest.
+# library (src/lib.rs), the `quotidian` binary (src/main.rs) and the `login_health`
+# [[bench]]. Any further explicit [[bench]], [[test]] or [[example]] entry needs a stub
+# here too, or cargo rejects the manifest.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src \
+RUN mkdir src benches \
     && echo 'fn main() {}' > src/main.rs \
+    && echo 'fn main() {}' > benches/login_health.rs \
     && touch src/lib.rs \
     && cargo build --release --locked --bin quotidian \
     && rm -rf src
@@ -33,6 +34,8 @@ RUN mkdir src \
 # the binary, which is why the runtime stage does not copy it.
 COPY src ./src
 COPY migrations ./migrations
+# The placeholder page is compiled into the binary (include_str!).
+COPY web/placeholder ./web/placeholder
 # COPY keeps the build context's modification times, which can be older than the
 # stub build's outputs. Touch the crate roots so cargo rebuilds our crate, not the stub.
 RUN touch src/main.rs src/lib.rs \

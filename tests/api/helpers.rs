@@ -1,3 +1,4 @@
+#![allow(dead_code)] // shared by several test binaries, each using a part
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,7 +33,6 @@ pub struct TestApp {
     pub address: String,
     pub db: PgPool,
     /// The running app's state, for tests that need to reach behind the API.
-    #[allow(dead_code)]
     pub state: AppState,
     /// A client with its own cookie jar (one browser).
     pub api: reqwest::Client,
