@@ -28,6 +28,22 @@ pub struct Config {
     pub finnhub_api_key: Option<SecretString>,
     pub finnhub_base_url: Url,
     pub finnhub_calls_per_minute: NonZeroU32,
+    /// Finnhub caps every plan at 30 a second; higher only for local mocks.
+    pub finnhub_calls_per_second: NonZeroU32,
+    /// Retries after a failed Finnhub call (429, 5xx, timeout).
+    pub finnhub_max_retries: u32,
+    /// The first retry's backoff; each retry doubles it.
+    pub finnhub_retry_base_ms: u64,
+    pub finnhub_timeout_ms: u64,
+    /// Finnhub calls in flight at once during an extraction.
+    pub etl_concurrency: usize,
+    /// Raw responses older than this are purged after each run.
+    pub raw_retention_days: u32,
+    /// A quote fetched within this many seconds is reused rather than fetched again.
+    pub quote_max_age_secs: u32,
+    /// Accounts (by email) that may see operator resources such as ETL runs.
+    pub operator_emails: Vec<String>,
+    pub symbol_searches_per_minute: NonZeroU32,
     /// Signs tokens that must survive restarts (unsubscribe links, later).
     pub secret_key: SecretString,
     pub session_ttl_hours: u32,
@@ -55,6 +71,18 @@ impl std::fmt::Debug for Config {
             )
             .field("finnhub_base_url", &self.finnhub_base_url.as_str())
             .field("finnhub_calls_per_minute", &self.finnhub_calls_per_minute)
+            .field("finnhub_calls_per_second", &self.finnhub_calls_per_second)
+            .field("finnhub_max_retries", &self.finnhub_max_retries)
+            .field("finnhub_retry_base_ms", &self.finnhub_retry_base_ms)
+            .field("finnhub_timeout_ms", &self.finnhub_timeout_ms)
+            .field("etl_concurrency", &self.etl_concurrency)
+            .field("raw_retention_days", &self.raw_retention_days)
+            .field("quote_max_age_secs", &self.quote_max_age_secs)
+            .field("operator_emails", &self.operator_emails)
+            .field(
+                "symbol_searches_per_minute",
+                &self.symbol_searches_per_minute,
+            )
             .field("secret_key", &"[redacted]")
             .field("session_ttl_hours", &self.session_ttl_hours)
             .field("max_concurrent_hashes", &self.max_concurrent_hashes)
@@ -161,6 +189,47 @@ impl Config {
         });
         let finnhub_calls_per_minute =
             r.optional("QUOTIDIAN_FINNHUB_CALLS_PER_MINUTE", "60", positive_u32);
+        let finnhub_calls_per_second =
+            r.optional("QUOTIDIAN_FINNHUB_CALLS_PER_SECOND", "30", positive_u32);
+        let finnhub_max_retries = r.optional("QUOTIDIAN_FINNHUB_MAX_RETRIES", "4", |v| {
+            match v.parse::<u32>() {
+                Ok(n) if n <= 10 => Ok(n),
+                _ => Err("must be a whole number from 0 to 10".into()),
+            }
+        });
+        let finnhub_retry_base_ms = r.optional("QUOTIDIAN_FINNHUB_RETRY_BASE_MS", "1000", |v| {
+            positive_u32(v).map(|n| u64::from(n.get()))
+        });
+        let finnhub_timeout_ms = r.optional("QUOTIDIAN_FINNHUB_TIMEOUT_MS", "10000", |v| {
+            positive_u32(v).map(|n| u64::from(n.get()))
+        });
+        let etl_concurrency = r.optional("QUOTIDIAN_ETL_CONCURRENCY", "8", |v| {
+            let n = positive_u32(v)?.get();
+            if n > 1024 {
+                return Err("must be at most 1024".into());
+            }
+            Ok(n as usize)
+        });
+        let raw_retention_days = r.optional("QUOTIDIAN_RAW_RETENTION_DAYS", "30", |v| {
+            positive_u32(v).map(|n| n.get())
+        });
+        let quote_max_age_secs = r.optional("QUOTIDIAN_QUOTE_MAX_AGE_SECS", "300", |v| {
+            v.parse::<u32>()
+                .map_err(|_| "must be a whole number of seconds (0 fetches every run)".into())
+        });
+        let operator_emails = r.optional("QUOTIDIAN_OPERATOR_EMAILS", "", |v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(|e| {
+                    EmailAddress::parse(e)
+                        .map(|a| a.as_ref().to_owned())
+                        .map_err(|err| format!("'{e}' {}", err.message))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let symbol_searches_per_minute =
+            r.optional("QUOTIDIAN_SYMBOL_SEARCHES_PER_MINUTE", "30", positive_u32);
         let secret_key = r.maybe("QUOTIDIAN_SECRET_KEY", |v| {
             if v.len() < 32 {
                 Err("must be at least 32 characters long".into())
@@ -237,6 +306,15 @@ impl Config {
             finnhub_api_key: finnhub_api_key.flatten(),
             finnhub_base_url: finnhub_base_url.expect("checked above"),
             finnhub_calls_per_minute: finnhub_calls_per_minute.expect("checked above"),
+            finnhub_calls_per_second: finnhub_calls_per_second.expect("checked above"),
+            finnhub_max_retries: finnhub_max_retries.expect("checked above"),
+            finnhub_retry_base_ms: finnhub_retry_base_ms.expect("checked above"),
+            finnhub_timeout_ms: finnhub_timeout_ms.expect("checked above"),
+            etl_concurrency: etl_concurrency.expect("checked above"),
+            raw_retention_days: raw_retention_days.expect("checked above"),
+            quote_max_age_secs: quote_max_age_secs.expect("checked above"),
+            operator_emails: operator_emails.expect("checked above"),
+            symbol_searches_per_minute: symbol_searches_per_minute.expect("checked above"),
             secret_key,
             session_ttl_hours: session_ttl_hours.expect("checked above"),
             max_concurrent_hashes: max_concurrent_hashes.expect("checked above"),
@@ -255,6 +333,18 @@ impl Config {
             Some(url) => url.as_str().trim_end_matches('/').to_owned(),
             None => format!("http://{}", self.bind),
         }
+    }
+
+    /// How old stored market data may be before an extraction fetches it again.
+    pub fn etl_freshness(&self) -> crate::services::etl::Freshness {
+        crate::services::etl::Freshness {
+            quote: chrono::Duration::seconds(i64::from(self.quote_max_age_secs)),
+            ..Default::default()
+        }
+    }
+
+    pub fn is_operator(&self, email: &str) -> bool {
+        self.operator_emails.iter().any(|e| e == email)
     }
 
     /// Cookies get `Secure` when people reach us over https.

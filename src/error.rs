@@ -53,6 +53,7 @@ pub mod kinds {
     pub const INVALID_CREDENTIALS: &str = "invalid-credentials";
     pub const EMAIL_NOT_CONFIRMED: &str = "email-not-confirmed";
     pub const INVALID_TOKEN: &str = "invalid-token";
+    pub const FORBIDDEN: &str = "forbidden";
     pub const NOT_FOUND: &str = "not-found";
     pub const METHOD_NOT_ALLOWED: &str = "method-not-allowed";
     pub const ALREADY_EXISTS: &str = "already-exists";
@@ -150,6 +151,15 @@ impl ApiError {
             kinds::INVALID_TOKEN,
             "This link is not valid",
             "The link is unknown, already used or expired; ask for a new one.",
+        )
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            kinds::FORBIDDEN,
+            "Not allowed",
+            "Your account may not use this resource.",
         )
     }
 

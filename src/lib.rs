@@ -1,11 +1,13 @@
 //! Quotidian: a personalized daily market digest.
 
 pub mod clients;
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod repositories;
 pub mod routers;
+pub mod sample_market;
 pub mod services;
 pub mod startup;
 pub mod state;

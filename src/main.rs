@@ -20,6 +20,14 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Extract market data for every watched symbol now, with a progress bar and a
+    /// summary (the same service the scheduler uses).
+    Etl {
+        /// Rebuild the typed market-data tables from the stored raw responses instead,
+        /// without calling Finnhub.
+        #[arg(long)]
+        rebuild: bool,
+    },
     /// Print the OpenAPI document as JSON and exit.
     Openapi,
 }
@@ -36,7 +44,12 @@ async fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    telemetry::init(telemetry::json_requested());
+    // Foreground commands print their own output on stdout; their logs go to stderr.
+    if matches!(cli.command, Command::Etl { .. }) {
+        telemetry::init_with_writer(telemetry::json_requested(), std::io::stderr);
+    } else {
+        telemetry::init(telemetry::json_requested());
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
@@ -47,6 +60,12 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
+        Command::Etl { rebuild } => match quotidian::commands::etl::run(config, rebuild).await {
+            Ok(quotidian::commands::etl::Ended::Ok) => Ok(()),
+            Ok(quotidian::commands::etl::Ended::Failed) => return ExitCode::FAILURE,
+            Ok(quotidian::commands::etl::Ended::Busy) => return ExitCode::from(3),
+            Err(e) => Err(e),
+        },
         Command::Openapi => unreachable!("handled above"),
     };
     match result {

@@ -24,8 +24,12 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::clients::finnhub::{
+    FinnhubClient, FinnhubLimiter, FinnhubSettings, LimiterConfig, MarketData,
+};
 use crate::clients::mailer::Mailer;
 use crate::config::Config;
+use crate::domain::market::MarketSource;
 use crate::error::ApiError;
 use crate::routers;
 use crate::services::passwords::PasswordHasher;
@@ -76,8 +80,56 @@ pub async fn migrate(db: &PgPool) -> anyhow::Result<()> {
         .context("applying database migrations")
 }
 
-pub fn build_state(config: Config, db: PgPool, mailer: Arc<dyn Mailer>) -> AppState {
+/// The market data client: Finnhub when an API key is configured, otherwise the
+/// built-in sample source, started on a local port and reached through the very same
+/// HTTP client (so the offline experience exercises the real code path).
+pub async fn market_from_config(
+    config: &Config,
+) -> anyhow::Result<(Arc<dyn MarketData>, MarketSource)> {
+    if config.finnhub_api_key.is_some() {
+        let client = FinnhubClient::new(
+            FinnhubSettings::from_config(config),
+            FinnhubLimiter::from_config(config),
+        )?;
+        return Ok((Arc::new(client), MarketSource::Finnhub));
+    }
+    let (address, _server) = crate::sample_market::spawn_local()
+        .await
+        .context("starting the built-in sample market data source")?;
+    tracing::warn!(
+        %address,
+        "FINNHUB_API_KEY is not set: market data comes from the built-in sample source and is labelled as sample data"
+    );
+    let settings = FinnhubSettings::new(
+        url::Url::parse(&format!("http://{address}"))?,
+        Some(secrecy::SecretString::from("sample".to_owned())),
+    );
+    // The local source is unmetered; Finnhub's plan limits would only make the offline
+    // set-up slow. The limiter itself stays in the path.
+    let limiter = FinnhubLimiter::new(LimiterConfig {
+        calls_per_minute: std::num::NonZeroU32::new(60_000).expect("non-zero"),
+        calls_per_second: std::num::NonZeroU32::new(1_000).expect("non-zero"),
+        ..LimiterConfig::per_minute(config.finnhub_calls_per_minute)
+    });
+    Ok((
+        Arc::new(FinnhubClient::new(settings, limiter)?),
+        MarketSource::Sample,
+    ))
+}
+
+pub fn build_state(
+    config: Config,
+    db: PgPool,
+    mailer: Arc<dyn Mailer>,
+    market: Arc<dyn MarketData>,
+    market_source: MarketSource,
+) -> AppState {
     AppState {
+        search_throttle: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(
+            config.symbol_searches_per_minute,
+        ))),
+        market,
+        market_source,
         hasher: Arc::new(PasswordHasher::new(config.max_concurrent_hashes)),
         login_throttle: Arc::new(LoginThrottle::new(
             config.login_attempts_per_account_per_minute,
@@ -152,9 +204,10 @@ impl Application {
         if config.public_url.is_none() {
             config.public_url = Some(url::Url::parse(&format!("http://{local}"))?);
         }
+        let (market, source) = market_from_config(&config).await?;
         Ok(Self {
             listener,
-            state: build_state(config, db, mailer),
+            state: build_state(config, db, mailer, market, source),
         })
     }
 

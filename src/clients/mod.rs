@@ -2,4 +2,5 @@
 //! use the same implementations against local emulators; the traits give fast
 //! in-process fakes a seam where that is all a test needs.
 
+pub mod finnhub;
 pub mod mailer;

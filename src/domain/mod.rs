@@ -2,6 +2,7 @@
 //! everything past the router trusts them.
 
 mod email;
+pub mod market;
 mod password;
 mod schedule;
 mod symbol;

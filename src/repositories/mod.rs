@@ -1,9 +1,11 @@
 //! All SQL lives here. Functions take any executor (pool, connection or transaction),
 //! so the service that needs atomicity decides where the transaction boundary is.
 
+pub mod market;
 pub mod outbox;
 pub mod preferences;
 pub mod sessions;
+pub mod symbols;
 pub mod tokens;
 pub mod users;
 pub mod watchlist;

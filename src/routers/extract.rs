@@ -22,6 +22,11 @@ pub struct ApiJson<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
 
+/// `axum::extract::Query` with problem+json rejections.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
 /// The peer address of the connection. Behind a proxy this is the proxy; see the
 /// README on running behind one.
 pub struct ClientIp(pub IpAddr);

@@ -6,7 +6,9 @@ pub mod auth;
 pub mod extract;
 pub mod health;
 pub mod me;
+pub mod operator;
 pub mod preferences;
+pub mod symbols;
 pub mod watchlist;
 pub mod web;
 
@@ -26,7 +28,7 @@ pub const SESSION_COOKIE: &str = "quotidian_session";
         description = "A personalized daily market digest. Every action of the web page is available here.\n\n\
 Errors are RFC 9457 `application/problem+json` documents whose `type` is a stable URN \
 (`urn:quotidian:problem:<slug>`): `malformed-request` (400), `invalid-token` (400), `unauthenticated` (401), \
-`invalid-credentials` (401), `email-not-confirmed` (403), `not-found` (404), `method-not-allowed` (405), \
+`invalid-credentials` (401), `email-not-confirmed` (403), `forbidden` (403), `not-found` (404), `method-not-allowed` (405), \
 `already-exists` (409), `limit-reached` (409), `payload-too-large` (413), `unsupported-media-type` (415), \
 `validation` (422, with per-field `errors`), `too-many-requests` (429, with `Retry-After`), `internal` (500), \
 `unavailable` (503).\n\nAuthentication is a session cookie set by `POST /api/v1/auth/login`.",
@@ -38,7 +40,7 @@ Errors are RFC 9457 `application/problem+json` documents whose `type` is a stabl
         (name = "account", description = "The logged-in account"),
         (name = "watchlist", description = "The symbols the digest covers"),
         (name = "preferences", description = "When the digest is sent and what it holds"),
-        (name = "operations", description = "Health and readiness"),
+        (name = "operations", description = "Health, readiness and, for operators, market-data extraction runs"),
     ),
     components(schemas(Problem, FieldError))
 )]
@@ -66,6 +68,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(me::router())
         .merge(watchlist::router())
         .merge(preferences::router())
+        .merge(symbols::router())
+        .merge(operator::router())
         .merge(health::router())
 }
 

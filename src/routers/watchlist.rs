@@ -76,8 +76,8 @@ pub async fn list(
 
 /// Add a symbol.
 ///
-/// The symbol is normalised to upper case and checked for shape. (Checking that
-/// Finnhub knows it arrives with the market-data stage.)
+/// The symbol is normalised to upper case, checked for shape, and checked against
+/// Finnhub's symbol lookup: an unknown symbol is refused with 422.
 #[utoipa::path(
     post, path = "/api/v1/watchlist", tag = "watchlist",
     security(("session" = [])),
@@ -86,7 +86,8 @@ pub async fn list(
         (status = 201, description = "Added", body = WatchlistItem),
         (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already on the list (`already-exists`) or the list is full (`limit-reached`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not a valid symbol", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid or not a known symbol", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The market data provider could not be reached to check the symbol", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn add(
@@ -95,6 +96,7 @@ pub async fn add(
     ApiJson(body): ApiJson<AddSymbolRequest>,
 ) -> Result<(StatusCode, Json<WatchlistItem>), ApiError> {
     let symbol = Symbol::parse(&body.symbol)?;
+    crate::services::symbols::ensure_known(&state, &symbol).await?;
     let item = watchlist::add(&state, &user, &symbol).await?;
     Ok((StatusCode::CREATED, Json(item.into())))
 }

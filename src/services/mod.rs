@@ -3,8 +3,10 @@
 
 pub mod accounts;
 pub mod emails;
+pub mod etl;
 pub mod passwords;
 pub mod preferences;
+pub mod symbols;
 pub mod throttle;
 pub mod tokens;
 pub mod watchlist;
@@ -29,6 +31,11 @@ pub enum Error {
     LimitReached(String),
     #[error("too many attempts")]
     TooManyAttempts { retry_after_secs: u64 },
+    #[error("forbidden")]
+    Forbidden,
+    /// A dependency (Finnhub) could not answer; the request may succeed later.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -59,6 +66,8 @@ impl From<Error> for crate::error::ApiError {
             Error::TooManyAttempts { retry_after_secs } => {
                 ApiError::too_many_requests(retry_after_secs)
             }
+            Error::Forbidden => ApiError::forbidden(),
+            Error::Unavailable(why) => ApiError::unavailable(why),
             Error::Unexpected(source) => ApiError::from(source),
         }
     }

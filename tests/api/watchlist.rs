@@ -40,13 +40,10 @@ async fn add_list_and_remove_symbols() {
         StatusCode::CREATED
     );
     assert_eq!(
-        add(&app, &app.api, "BINANCE:BTCUSDT").await.status(),
+        add(&app, &app.api, "NVDA").await.status(),
         StatusCode::CREATED
     );
-    assert_eq!(
-        symbols(&app, &app.api).await,
-        ["AAPL", "BRK.B", "BINANCE:BTCUSDT"]
-    );
+    assert_eq!(symbols(&app, &app.api).await, ["AAPL", "BRK.B", "NVDA"]);
 
     let removed = app
         .api
@@ -55,7 +52,7 @@ async fn add_list_and_remove_symbols() {
         .await
         .unwrap();
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
-    assert_eq!(symbols(&app, &app.api).await, ["AAPL", "BINANCE:BTCUSDT"]);
+    assert_eq!(symbols(&app, &app.api).await, ["AAPL", "NVDA"]);
     let again = app
         .api
         .delete(app.url("/api/v1/watchlist/BRK.B"))
@@ -107,11 +104,11 @@ async fn duplicates_and_bad_symbols_are_refused_without_losing_the_list() {
 async fn the_watchlist_has_a_maximum() {
     let app = spawn_app_with(&[("QUOTIDIAN_WATCHLIST_MAX", "3")], None).await;
     app.confirmed_user().await;
-    for s in ["A", "B", "C"] {
+    for s in ["AAPL", "MSFT", "NVDA"] {
         assert_eq!(add(&app, &app.api, s).await.status(), StatusCode::CREATED);
     }
     assert_problem(
-        add(&app, &app.api, "D").await,
+        add(&app, &app.api, "AMZN").await,
         StatusCode::CONFLICT,
         "limit-reached",
     )
@@ -132,7 +129,12 @@ async fn the_watchlist_has_a_maximum() {
 async fn concurrent_adds_cannot_pass_the_maximum() {
     let app = spawn_app_with(&[("QUOTIDIAN_WATCHLIST_MAX", "5")], None).await;
     app.confirmed_user().await;
-    let names: Vec<String> = (0..20).map(|i| format!("S{i}")).collect();
+    let names: Vec<String> = [
+        "AAPL", "MSFT", "GOOGL", "AMZN", "NVDA", "META", "TSLA", "JPM", "V", "JNJ", "WMT", "PG",
+        "XOM", "MA", "HD", "KO", "PEP", "DIS", "NFLX", "INTC",
+    ]
+    .map(String::from)
+    .to_vec();
     let results =
         futures_util::future::join_all(names.iter().map(|s| add(&app, &app.api, s))).await;
     let created = results

@@ -1,0 +1,3 @@
+//! Foreground commands run from the terminal (`quotidian etl`, ...).
+
+pub mod etl;

@@ -1,0 +1,438 @@
+//! Market data: raw responses, typed rows, freshness, ETL runs.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+
+use crate::domain::market::{Endpoint, MarketSource, Typed};
+
+pub struct RawInsert<'a> {
+    pub run_id: Option<i64>,
+    pub source: MarketSource,
+    pub endpoint: Endpoint,
+    pub symbol: Option<&'a str>,
+    pub params: &'a serde_json::Value,
+    pub status: u16,
+    pub body: &'a str,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct RawRow {
+    pub id: i64,
+    pub source: String,
+    pub endpoint: String,
+    pub symbol: Option<String>,
+    pub params: serde_json::Value,
+    pub status: i16,
+    pub body: String,
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// Stores a raw response; returns its id and the database's fetch time.
+pub async fn insert_raw(
+    db: impl PgExecutor<'_>,
+    raw: &RawInsert<'_>,
+) -> sqlx::Result<(i64, DateTime<Utc>)> {
+    sqlx::query_as(
+        "insert into raw_responses (run_id, source, endpoint, symbol, params, status, body)
+         values ($1, $2, $3, $4, $5, $6, $7)
+         returning id, fetched_at",
+    )
+    .bind(raw.run_id)
+    .bind(raw.source.as_str())
+    .bind(raw.endpoint.as_str())
+    .bind(raw.symbol)
+    .bind(raw.params)
+    .bind(raw.status as i16)
+    .bind(raw.body)
+    .fetch_one(db)
+    .await
+}
+
+/// Writes typed rows derived from raw row `raw_id`. Upserts: a later response for the
+/// same key replaces the earlier one.
+pub async fn store_typed(
+    db: &mut PgConnection,
+    raw_id: i64,
+    fetched_at: DateTime<Utc>,
+    sample: bool,
+    typed: &Typed,
+) -> sqlx::Result<()> {
+    match typed {
+        Typed::Quote(q) => {
+            sqlx::query(
+                "insert into quotes (symbol, trading_day, price, change, change_percent, high, low, open,
+                                     previous_close, quoted_at, fetched_at, raw_id, sample)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                 on conflict (symbol, trading_day) do update set
+                    price = excluded.price, change = excluded.change, change_percent = excluded.change_percent,
+                    high = excluded.high, low = excluded.low, open = excluded.open,
+                    previous_close = excluded.previous_close, quoted_at = excluded.quoted_at,
+                    fetched_at = excluded.fetched_at, raw_id = excluded.raw_id, sample = excluded.sample",
+            )
+            .bind(&q.symbol)
+            .bind(q.trading_day)
+            .bind(q.price)
+            .bind(q.change)
+            .bind(q.change_percent)
+            .bind(q.high)
+            .bind(q.low)
+            .bind(q.open)
+            .bind(q.previous_close)
+            .bind(q.quoted_at)
+            .bind(fetched_at)
+            .bind(raw_id)
+            .bind(sample)
+            .execute(&mut *db)
+            .await?;
+        }
+        Typed::Profile(p) => {
+            sqlx::query(
+                "insert into company_profiles (symbol, name, exchange, country, currency, industry, ipo, logo,
+                                               web_url, market_cap_millions, shares_outstanding, fetched_at,
+                                               raw_id, sample)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 on conflict (symbol) do update set
+                    name = excluded.name, exchange = excluded.exchange, country = excluded.country,
+                    currency = excluded.currency, industry = excluded.industry, ipo = excluded.ipo,
+                    logo = excluded.logo, web_url = excluded.web_url,
+                    market_cap_millions = excluded.market_cap_millions,
+                    shares_outstanding = excluded.shares_outstanding, fetched_at = excluded.fetched_at,
+                    raw_id = excluded.raw_id, sample = excluded.sample",
+            )
+            .bind(&p.symbol)
+            .bind(&p.name)
+            .bind(&p.exchange)
+            .bind(&p.country)
+            .bind(&p.currency)
+            .bind(&p.industry)
+            .bind(p.ipo)
+            .bind(&p.logo)
+            .bind(&p.web_url)
+            .bind(p.market_cap_millions)
+            .bind(p.shares_outstanding)
+            .bind(fetched_at)
+            .bind(raw_id)
+            .bind(sample)
+            .execute(&mut *db)
+            .await?;
+        }
+        Typed::News(items) => {
+            for n in items {
+                sqlx::query(
+                    "insert into news_items (id, headline, source, url, summary, image, category, published_at,
+                                             fetched_at, raw_id, sample)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                     on conflict (id) do update set
+                        headline = excluded.headline, source = excluded.source, url = excluded.url,
+                        summary = excluded.summary, image = excluded.image, category = excluded.category,
+                        published_at = excluded.published_at, fetched_at = excluded.fetched_at,
+                        raw_id = excluded.raw_id, sample = excluded.sample",
+                )
+                .bind(n.id)
+                .bind(&n.headline)
+                .bind(&n.source)
+                .bind(&n.url)
+                .bind(&n.summary)
+                .bind(&n.image)
+                .bind(&n.category)
+                .bind(n.published_at)
+                .bind(fetched_at)
+                .bind(raw_id)
+                .bind(sample)
+                .execute(&mut *db)
+                .await?;
+                sqlx::query("insert into news_symbols (news_id, symbol) values ($1, $2) on conflict do nothing")
+                    .bind(n.id)
+                    .bind(&n.symbol)
+                    .execute(&mut *db)
+                    .await?;
+            }
+        }
+        Typed::Earnings(rows) => {
+            for e in rows {
+                sqlx::query(
+                    "insert into earnings (symbol, report_date, hour, year, quarter, eps_estimate, eps_actual,
+                                           revenue_estimate, revenue_actual, fetched_at, raw_id, sample)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                     on conflict (symbol, report_date) do update set
+                        hour = excluded.hour, year = excluded.year, quarter = excluded.quarter,
+                        eps_estimate = excluded.eps_estimate, eps_actual = excluded.eps_actual,
+                        revenue_estimate = excluded.revenue_estimate, revenue_actual = excluded.revenue_actual,
+                        fetched_at = excluded.fetched_at, raw_id = excluded.raw_id, sample = excluded.sample",
+                )
+                .bind(&e.symbol)
+                .bind(e.report_date)
+                .bind(&e.hour)
+                .bind(e.year)
+                .bind(e.quarter)
+                .bind(e.eps_estimate)
+                .bind(e.eps_actual)
+                .bind(e.revenue_estimate)
+                .bind(e.revenue_actual)
+                .bind(fetched_at)
+                .bind(raw_id)
+                .bind(sample)
+                .execute(&mut *db)
+                .await?;
+            }
+        }
+        Typed::Holidays(rows) => {
+            for h in rows {
+                sqlx::query(
+                    "insert into market_holidays (exchange, holiday, event_name, trading_hour, raw_id, sample)
+                     values ($1, $2, $3, $4, $5, $6)
+                     on conflict (exchange, holiday) do update set
+                        event_name = excluded.event_name, trading_hour = excluded.trading_hour,
+                        raw_id = excluded.raw_id, sample = excluded.sample",
+                )
+                .bind(&h.exchange)
+                .bind(h.holiday)
+                .bind(&h.event_name)
+                .bind(&h.trading_hour)
+                .bind(raw_id)
+                .bind(sample)
+                .execute(&mut *db)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The distinct symbols on the watchlists of confirmed, unpaused accounts: a symbol
+/// watched by a thousand people is fetched once.
+pub async fn watched_symbols(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "select distinct w.symbol
+         from watchlist_items w
+         join users u on u.id = w.user_id
+         join preferences p on p.user_id = w.user_id
+         where u.confirmed_at is not null and not p.paused
+         order by w.symbol",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Last successful fetch per (symbol, endpoint), for the symbols given.
+pub async fn fetch_state(
+    db: impl PgExecutor<'_>,
+    symbols: &[String],
+) -> sqlx::Result<Vec<(String, String, DateTime<Utc>)>> {
+    sqlx::query_as("select symbol, endpoint, fetched_at from fetch_state where symbol = any($1)")
+        .bind(symbols)
+        .fetch_all(db)
+        .await
+}
+
+pub async fn mark_fetched(
+    db: impl PgExecutor<'_>,
+    symbol: &str,
+    endpoint: Endpoint,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into fetch_state (symbol, endpoint, fetched_at) values ($1, $2, $3)
+         on conflict (symbol, endpoint) do update set fetched_at = greatest(fetch_state.fetched_at, excluded.fetched_at)",
+    )
+    .bind(symbol)
+    .bind(endpoint.as_str())
+    .bind(at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn purge_raw_older_than(db: impl PgExecutor<'_>, days: u32) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "delete from raw_responses where fetched_at < now() - make_interval(days => $1)",
+    )
+    .bind(days as i32)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Deletes the typed rows that retained raw rows can rebuild (those derived from raw
+/// id `from_raw_id` on); older rows whose raw data was purged stay as they are.
+pub async fn delete_rebuildable(db: &mut PgConnection, from_raw_id: i64) -> sqlx::Result<u64> {
+    let mut deleted = 0;
+    for table in [
+        "quotes",
+        "company_profiles",
+        "news_items",
+        "earnings",
+        "market_holidays",
+    ] {
+        // Table names come from the fixed list above, never from input.
+        let done = sqlx::query(&format!("delete from {table} where raw_id >= $1"))
+            .bind(from_raw_id)
+            .execute(&mut *db)
+            .await?;
+        deleted += done.rows_affected();
+    }
+    Ok(deleted)
+}
+
+pub async fn min_raw_id(db: impl PgExecutor<'_>) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("select min(id) from raw_responses")
+        .fetch_one(db)
+        .await
+}
+
+/// A page of raw rows in id order, for replaying them.
+pub async fn raw_page(
+    db: impl PgExecutor<'_>,
+    after_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<RawRow>> {
+    sqlx::query_as(
+        "select id, source, endpoint, symbol, params, status, body, fetched_at
+         from raw_responses where id > $1 order by id limit $2",
+    )
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn holidays(
+    db: impl PgExecutor<'_>,
+    exchange: &str,
+) -> sqlx::Result<Vec<chrono::NaiveDate>> {
+    sqlx::query_scalar("select holiday from market_holidays where exchange = $1 order by holiday")
+        .bind(exchange)
+        .fetch_all(db)
+        .await
+}
+
+// ---- runs -------------------------------------------------------------------------
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RunRow {
+    pub id: i64,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub status: String,
+    pub source: String,
+    pub trigger: String,
+    pub symbols: i32,
+    pub calls: i32,
+    pub retries: i32,
+    pub rate_limited: i32,
+    pub failures: i32,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FailureRow {
+    pub symbol: String,
+    pub endpoint: String,
+    pub outcome: String,
+    pub reason: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+pub async fn start_run(
+    db: impl PgExecutor<'_>,
+    source: MarketSource,
+    trigger: &str,
+    symbols: i32,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into etl_runs (source, trigger, symbols) values ($1, $2, $3) returning id",
+    )
+    .bind(source.as_str())
+    .bind(trigger)
+    .bind(symbols)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn record_failure(
+    db: impl PgExecutor<'_>,
+    run_id: i64,
+    symbol: &str,
+    endpoint: Endpoint,
+    outcome: &str,
+    reason: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("insert into etl_failures (run_id, symbol, endpoint, outcome, reason) values ($1, $2, $3, $4, $5)")
+        .bind(run_id)
+        .bind(symbol)
+        .bind(endpoint.as_str())
+        .bind(outcome)
+        .bind(reason)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub struct RunTotals {
+    pub status: &'static str,
+    pub calls: i32,
+    pub retries: i32,
+    pub rate_limited: i32,
+    pub failures: i32,
+    pub error: Option<String>,
+}
+
+pub async fn finish_run(
+    db: impl PgExecutor<'_>,
+    run_id: i64,
+    totals: &RunTotals,
+) -> sqlx::Result<RunRow> {
+    sqlx::query_as(
+        "update etl_runs set finished_at = now(), status = $2, calls = $3, retries = $4, rate_limited = $5,
+                             failures = $6, error = $7
+         where id = $1
+         returning id, started_at, finished_at, status, source, trigger, symbols, calls, retries,
+                   rate_limited, failures, error",
+    )
+    .bind(run_id)
+    .bind(totals.status)
+    .bind(totals.calls)
+    .bind(totals.retries)
+    .bind(totals.rate_limited)
+    .bind(totals.failures)
+    .bind(&totals.error)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn list_runs(
+    db: impl PgExecutor<'_>,
+    before_id: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<RunRow>> {
+    sqlx::query_as(
+        "select id, started_at, finished_at, status, source, trigger, symbols, calls, retries,
+                rate_limited, failures, error
+         from etl_runs where ($1::bigint is null or id < $1) order by id desc limit $2",
+    )
+    .bind(before_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn get_run(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<RunRow>> {
+    sqlx::query_as(
+        "select id, started_at, finished_at, status, source, trigger, symbols, calls, retries,
+                rate_limited, failures, error
+         from etl_runs where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn run_failures(db: impl PgExecutor<'_>, run_id: i64) -> sqlx::Result<Vec<FailureRow>> {
+    sqlx::query_as(
+        "select symbol, endpoint, outcome, reason, recorded_at from etl_failures
+         where run_id = $1 order by symbol, endpoint",
+    )
+    .bind(run_id)
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,185 @@
+//! Resources for the people who run Quotidian (`QUOTIDIAN_OPERATOR_EMAILS`).
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{ApiPath, ApiQuery};
+use crate::error::{ApiError, Problem};
+use crate::repositories::market::{self, FailureRow, RunRow};
+use crate::services::accounts::CurrentUser;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_runs))
+        .routes(routes!(get_run))
+}
+
+fn require_operator(state: &AppState, user: &CurrentUser) -> Result<(), ApiError> {
+    if state.config.is_operator(&user.email) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"id": 42, "started_at": "2026-11-21T11:00:00Z", "finished_at": "2026-11-21T11:00:09Z", "status": "partial", "source": "finnhub", "trigger": "cli", "symbols": 120, "calls": 245, "retries": 3, "rate_limited": 2, "failures": 1, "error": null}))]
+pub struct EtlRun {
+    pub id: i64,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `running`, `succeeded`, `partial` (some symbols failed) or `failed`.
+    pub status: String,
+    /// `finnhub`, or `sample` for the offline sample source.
+    pub source: String,
+    /// What started it: `cli`, `scheduler`, ...
+    pub trigger: String,
+    pub symbols: i32,
+    /// HTTP requests made, retries included.
+    pub calls: i32,
+    pub retries: i32,
+    /// 429 answers received.
+    pub rate_limited: i32,
+    pub failures: i32,
+    /// Why the whole run failed, if it did.
+    pub error: Option<String>,
+}
+
+impl From<RunRow> for EtlRun {
+    fn from(r: RunRow) -> Self {
+        Self {
+            id: r.id,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            status: r.status,
+            source: r.source,
+            trigger: r.trigger,
+            symbols: r.symbols,
+            calls: r.calls,
+            retries: r.retries,
+            rate_limited: r.rate_limited,
+            failures: r.failures,
+            error: r.error,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EtlFailure {
+    pub symbol: String,
+    pub endpoint: String,
+    /// `no_data`, `bad_data`, `unavailable`, `rate_limited` or `rejected`.
+    pub outcome: String,
+    pub reason: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl From<FailureRow> for EtlFailure {
+    fn from(f: FailureRow) -> Self {
+        Self {
+            symbol: f.symbol,
+            endpoint: f.endpoint,
+            outcome: f.outcome,
+            reason: f.reason,
+            recorded_at: f.recorded_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EtlRunList {
+    /// Newest first.
+    pub runs: Vec<EtlRun>,
+    /// Pass as `before` for the next page; null on the last page.
+    pub next_before: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EtlRunDetail {
+    #[serde(flatten)]
+    pub run: EtlRun,
+    pub failure_details: Vec<EtlFailure>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct RunListParams {
+    /// Only runs with an id below this (for paging).
+    pub before: Option<i64>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<i64>,
+}
+
+/// List market-data extraction runs.
+///
+/// Operators only. Each run with its counts: symbols, calls, retries, 429s, failures.
+#[utoipa::path(
+    get, path = "/api/v1/operator/etl-runs", tag = "operations",
+    security(("session" = [])),
+    params(RunListParams),
+    responses(
+        (status = 200, description = "Runs, newest first", body = EtlRunList),
+        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "limit out of range", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_runs(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(params): ApiQuery<RunListParams>,
+) -> Result<Json<EtlRunList>, ApiError> {
+    require_operator(&state, &user)?;
+    let limit = params.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(crate::domain::DomainError::new("limit", "must be between 1 and 100").into());
+    }
+    let rows = market::list_runs(&state.db, params.before, limit)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let next_before = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    Ok(Json(EtlRunList {
+        runs: rows.into_iter().map(Into::into).collect(),
+        next_before,
+    }))
+}
+
+/// One extraction run with its per-symbol failures.
+#[utoipa::path(
+    get, path = "/api/v1/operator/etl-runs/{id}", tag = "operations",
+    security(("session" = [])),
+    params(("id" = i64, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "The run", body = EtlRunDetail),
+        (status = 400, description = "Id is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such run", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_run(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<EtlRunDetail>, ApiError> {
+    require_operator(&state, &user)?;
+    let run = market::get_run(&state.db, id)
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(|| ApiError::not_found(format!("There is no extraction run {id}.")))?;
+    let failures = market::run_failures(&state.db, id)
+        .await
+        .map_err(anyhow::Error::from)?;
+    Ok(Json(EtlRunDetail {
+        run: run.into(),
+        failure_details: failures.into_iter().map(Into::into).collect(),
+    }))
+}
