@@ -51,7 +51,10 @@ pub async fn run(config: Config, rebuild: bool) -> anyhow::Result<Ended> {
 
     if rebuild {
         let started = Instant::now();
-        let report = etl::rebuild(&state).await?;
+        let Some(report) = etl::rebuild(&state).await? else {
+            println!("An extraction is running right now; rebuild when it has finished.");
+            return Ok(Ended::Busy);
+        };
         println!(
             "Rebuilt the typed tables from {} raw responses in {:.1} s: {} typed rows deleted, {} responses loaded, {} without data, {} unreadable.",
             report.raw_rows,

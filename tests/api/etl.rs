@@ -275,7 +275,10 @@ async fn rebuild_from_raw_reproduces_the_typed_rows() {
         .unwrap();
 
     let calls_before = mock.arrivals.total();
-    let report = etl::rebuild(&app.state).await.unwrap();
+    let report = etl::rebuild(&app.state)
+        .await
+        .unwrap()
+        .expect("no extraction is running");
     assert_eq!(
         mock.arrivals.total(),
         calls_before,

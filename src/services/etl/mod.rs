@@ -171,28 +171,41 @@ pub struct RunOptions {
     pub symbols: Option<Vec<Symbol>>,
 }
 
+/// Holds the extraction lock for as long as it lives. A connection of its own, outside
+/// the pool: the session-level advisory lock dies with it, so a crash or a cancelled
+/// run can never leave the lock held by a pooled connection someone else then borrows.
+struct ExtractionLock(sqlx::PgConnection);
+
+impl ExtractionLock {
+    /// `None` when another instance holds it.
+    async fn try_acquire(state: &AppState) -> anyhow::Result<Option<Self>> {
+        let mut conn = sqlx::PgConnection::connect_with(&state.db.connect_options())
+            .await
+            .context("opening the extraction lock connection")?;
+        let locked: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
+            .bind(EXTRACTION_LOCK)
+            .fetch_one(&mut conn)
+            .await?;
+        Ok(locked.then_some(Self(conn)))
+    }
+
+    async fn release(self) {
+        let _ = self.0.close().await;
+    }
+}
+
 /// Runs one extraction unless another instance is running one.
 pub async fn run(
     state: &AppState,
     options: RunOptions,
     progress: &dyn Progress,
 ) -> anyhow::Result<RunOutcome> {
-    // A connection of its own, outside the pool: the session-level advisory lock dies
-    // with it, so a crash or a cancelled run can never leave the lock held by a pooled
-    // connection that someone else then borrows.
-    let mut lock_conn = sqlx::PgConnection::connect_with(&state.db.connect_options())
-        .await
-        .context("opening the extraction lock connection")?;
-    let locked: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
-        .bind(EXTRACTION_LOCK)
-        .fetch_one(&mut lock_conn)
-        .await?;
-    if !locked {
+    let Some(lock) = ExtractionLock::try_acquire(state).await? else {
         tracing::info!("another instance is extracting market data; skipping this run");
         return Ok(RunOutcome::Busy);
-    }
+    };
     let result = run_locked(state, options, progress).await;
-    let _ = lock_conn.close().await;
+    lock.release().await;
     result.map(|r| RunOutcome::Completed(Box::new(r)))
 }
 
@@ -518,8 +531,18 @@ pub struct RebuildReport {
 
 /// Rebuilds the typed tables from the retained raw rows, without calling Finnhub: the
 /// typed rows derived from retained raw rows are deleted and derived again, in the
-/// order the responses arrived. Rows whose raw data was already purged stay.
-pub async fn rebuild(state: &AppState) -> anyhow::Result<RebuildReport> {
+/// order the responses arrived. Rows whose raw data was already purged stay. Takes the
+/// extraction lock, so it never interleaves with a run; `None` when a run holds it.
+pub async fn rebuild(state: &AppState) -> anyhow::Result<Option<RebuildReport>> {
+    let Some(lock) = ExtractionLock::try_acquire(state).await? else {
+        return Ok(None);
+    };
+    let result = rebuild_locked(state).await;
+    lock.release().await;
+    result.map(Some)
+}
+
+async fn rebuild_locked(state: &AppState) -> anyhow::Result<RebuildReport> {
     let mut report = RebuildReport::default();
     let mut tx = state.db.begin().await?;
     let Some(min_id) = market::min_raw_id(&mut *tx).await? else {
