@@ -294,6 +294,31 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -
     Ok(())
 }
 
+/// Checks the logged-in person's password again before a sensitive change; a wrong one
+/// is a field error on `field`, not a 401 (the session itself is fine).
+async fn reauthenticate(
+    state: &AppState,
+    user: &CurrentUser,
+    password: &Password,
+    field: &'static str,
+) -> Result<()> {
+    let row = users::find_by_id(&state.db, user.user_id)
+        .await?
+        .context("session user vanished")?;
+    if state
+        .hasher
+        .verify(password, Some(&row.password_hash))
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(Error::Invalid(vec![crate::domain::DomainError::new(
+            field,
+            "is not your current password",
+        )]))
+    }
+}
+
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
 pub async fn change_password(
     state: &AppState,
@@ -302,19 +327,7 @@ pub async fn change_password(
     new_password: &str,
 ) -> Result<()> {
     let new_password = Password::parse_new(new_password, &[&user.email])?;
-    let row = users::find_by_id(&state.db, user.user_id)
-        .await?
-        .context("session user vanished")?;
-    if !state
-        .hasher
-        .verify(current, Some(&row.password_hash))
-        .await?
-    {
-        return Err(Error::Invalid(vec![crate::domain::DomainError::new(
-            "current_password",
-            "is not your current password",
-        )]));
-    }
+    reauthenticate(state, user, current, "current_password").await?;
     let password_hash = state.hasher.hash(&new_password).await?;
     let mut tx = state.db.begin().await?;
     users::update_password(&mut *tx, user.user_id, &password_hash).await?;
@@ -330,19 +343,7 @@ pub async fn delete_account(
     user: &CurrentUser,
     password: &Password,
 ) -> Result<()> {
-    let row = users::find_by_id(&state.db, user.user_id)
-        .await?
-        .context("session user vanished")?;
-    if !state
-        .hasher
-        .verify(password, Some(&row.password_hash))
-        .await?
-    {
-        return Err(Error::Invalid(vec![crate::domain::DomainError::new(
-            "password",
-            "is not your current password",
-        )]));
-    }
+    reauthenticate(state, user, password, "password").await?;
     users::delete(&state.db, user.user_id).await?;
     tracing::info!("account deleted with all its data");
     Ok(())
