@@ -35,8 +35,9 @@ RUN mkdir src benches \
 # the binary, which is why the runtime stage does not copy it.
 COPY src ./src
 COPY migrations ./migrations
-# The placeholder page is compiled into the binary (include_str!).
+# The placeholder page and the email templates are compiled into the binary.
 COPY web/placeholder ./web/placeholder
+COPY templates ./templates
 # COPY keeps the build context's modification times, which can be older than the
 # stub build's outputs. Touch the crate roots so cargo rebuilds our crate, not the stub.
 RUN touch src/main.rs src/lib.rs \

@@ -8,23 +8,34 @@
 #     the Debian server binaries, installed with apt-get if they are missing.
 #   - Amazon SES v2: the npm package aws-ses-v2-local (pinned in tools/ses-emulator),
 #     which stores every sent mail in memory and shows it in a web viewer.
-# Both keep running after the calling script exits, so the next run/test reuses them;
+#   - Amazon S3: moto's server (PyPI moto[server], pinned in tools/s3-emulator) in a
+#     virtualenv under .local/, keeping buckets and objects in memory.
+# All keep running after the calling script exits, so the next run/test reuses them;
 # scripts/stop shuts them down.
 #
 # Settings (environment):
 #   QUOTIDIAN_PG_PORT   port of our PostgreSQL cluster        (default 54329)
 #   QUOTIDIAN_PG_HOME   dir holding data/, run/ and the log    (default $ROOT/.local/postgres)
 #   QUOTIDIAN_SES_PORT  port of the SES emulator               (default 8005)
+#   QUOTIDIAN_S3_PORT   port of the S3 emulator                (default 5000)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 STATE_DIR="$ROOT/.local"
 QUOTIDIAN_PG_PORT="${QUOTIDIAN_PG_PORT:-54329}"
 QUOTIDIAN_SES_PORT="${QUOTIDIAN_SES_PORT:-8005}"
-export QUOTIDIAN_PG_PORT QUOTIDIAN_SES_PORT
+QUOTIDIAN_S3_PORT="${QUOTIDIAN_S3_PORT:-5000}"
+export QUOTIDIAN_PG_PORT QUOTIDIAN_SES_PORT QUOTIDIAN_S3_PORT
 
 SES_DIR="$ROOT/tools/ses-emulator"
 SES_PID_FILE="$STATE_DIR/ses-emulator.pid"
 SES_LOG="$STATE_DIR/ses-emulator.log"
+
+S3_DIR="$ROOT/tools/s3-emulator"
+S3_VENV="$STATE_DIR/s3-emulator-venv"
+# Written after a successful pip install; older than requirements.txt = reinstall.
+S3_MARKER="$S3_VENV/.quotidian-installed"
+S3_PID_FILE="$STATE_DIR/s3-emulator.pid"
+S3_LOG="$STATE_DIR/s3-emulator.log"
 
 # Status lines go to stderr so that stdout stays free for whatever the caller prints.
 say() { printf '%s\n' "$*" >&2; }
@@ -470,9 +481,175 @@ stop_ses_emulator() {
     say "ses-emulator: stopped"
 }
 
+# ---------------------------------------------------------------------------------------
+# S3 emulator (moto_server)
+# ---------------------------------------------------------------------------------------
+
+# Is our emulator answering on its port? bash's /dev/tcp again. GET /moto-api/ is moto's
+# own dashboard page (about 10 kB, the same size however many buckets the tests left),
+# whose title tells moto apart from any other web server - and from another S3 emulator.
+s3_answering() {
+    local reply
+    reply="$(
+        {
+            exec 3<>"/dev/tcp/127.0.0.1/$QUOTIDIAN_S3_PORT" &&
+                printf 'GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 &&
+                timeout 3 cat <&3
+        } 2>/dev/null
+    )" || return 1
+    [[ $reply == "HTTP/1."?" 200"* && $reply == *'<title>Moto</title>'* ]]
+}
+
+# Is PID $1 our emulator (this checkout's virtualenv, on our port)? Guards against PID
+# reuse. The console script runs as "<venv>/bin/python <venv>/bin/moto_server ...".
+s3_is_ours() {
+    local pid="$1" cmd
+    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+    [[ -r /proc/$pid/cmdline ]] || return 0 # no /proc (macOS): best effort
+    cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+    [[ $cmd == *"$S3_VENV/bin/moto_server -H 127.0.0.1 -p $QUOTIDIAN_S3_PORT "* ]]
+}
+
+# PID of our running emulator: from the pid file, or by looking through the process list.
+s3_pid() {
+    local pid dir
+    if [[ -f $S3_PID_FILE ]]; then
+        pid="$(<"$S3_PID_FILE")"
+        if s3_is_ours "$pid"; then
+            echo "$pid"
+            return 0
+        fi
+    fi
+    for dir in /proc/[0-9]*; do
+        pid="${dir#/proc/}"
+        if [[ $pid != "$$" ]] && s3_is_ours "$pid"; then
+            echo "$pid"
+            return 0
+        fi
+    done 2>/dev/null
+    return 1
+}
+
+# Is the virtualenv installed, from the current requirements.txt?
+s3_venv_current() {
+    [[ -x $S3_VENV/bin/moto_server && -f $S3_MARKER && ! $S3_DIR/requirements.txt -nt $S3_MARKER ]]
+}
+
+# Create the virtualenv (if needed) and pip install the pinned requirements into it.
+s3_install() {
+    local python
+    python="$(command -v python3 2>/dev/null)" || die "python3 is needed for the S3 emulator"
+    # Debian splits venv/ensurepip into python3-venv; a python3 from pyenv or python.org
+    # has them built in.
+    if ! "$python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        command -v apt-get >/dev/null 2>&1 ||
+            die "python3 cannot create virtualenvs (no venv/ensurepip module)"
+        say "s3-emulator: installing python3-venv (apt-get)"
+        as_admin apt-get install -y -qq python3-venv >/dev/null ||
+            die "apt-get install python3-venv failed"
+    fi
+    # A venv whose interpreter no longer runs (python upgraded or removed) cannot be
+    # repaired in place: start it afresh.
+    if [[ -e $S3_VENV ]] && ! "$S3_VENV/bin/python" -c '' >/dev/null 2>&1; then
+        rm -rf "$S3_VENV"
+    fi
+    if [[ ! -x $S3_VENV/bin/python ]]; then
+        mkdir -p "$STATE_DIR"
+        "$python" -m venv "$S3_VENV" || die "could not create a virtualenv in $S3_VENV"
+    fi
+    rm -f "$S3_MARKER"
+    say "s3-emulator: installing $(grep -v '^#' "$S3_DIR/requirements.txt" | xargs) (pip)"
+    "$S3_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        -r "$S3_DIR/requirements.txt" >"$STATE_DIR/s3-emulator-pip.log" 2>&1 || {
+        log_tail "$STATE_DIR/s3-emulator-pip.log"
+        die "pip install failed for $S3_DIR/requirements.txt (log: $STATE_DIR/s3-emulator-pip.log)"
+    }
+    touch "$S3_MARKER"
+}
+
+# Install (if needed) and start (if needed) the S3 emulator, and point the AWS SDK at it.
+ensure_s3_emulator() {
+    local url="http://127.0.0.1:$QUOTIDIAN_S3_PORT"
+    # The AWS SDK sends S3 calls here instead of to AWS (path-style: see
+    # src/clients/audit.rs). Moto accepts any keys; keep the caller's own if it has some.
+    export AWS_ENDPOINT_URL_S3="$url"
+    export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
+    export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+    export AWS_REGION="${AWS_REGION:-us-east-1}"
+
+    local pid
+    if s3_venv_current; then
+        if s3_answering; then
+            say "s3-emulator: reusing $url"
+            return 0
+        fi
+    else
+        s3_install
+        # A server still running the previous pins would hide the upgrade: replace it.
+        # (Something answering that is not ours is reused below, as with a clean install.)
+        if pid="$(s3_pid)"; then
+            say "s3-emulator: requirements changed, restarting it"
+            stop_s3_emulator >/dev/null 2>&1
+        fi
+        if s3_answering; then
+            say "s3-emulator: reusing $url (not started by this checkout)"
+            return 0
+        fi
+    fi
+
+    # A pid file whose process is gone or is not the emulator is stale.
+    if pid="$(s3_pid)"; then
+        # Ours, alive, but not answering: wedged (or still starting, which a concurrent
+        # run would have waited for). Replace it.
+        kill "$pid" 2>/dev/null || true
+        sleep 1
+    fi
+    rm -f "$S3_PID_FILE"
+
+    mkdir -p "$STATE_DIR"
+    local detach=()
+    if command -v setsid >/dev/null 2>&1; then detach=(setsid); fi # util-linux; not on macOS
+    # Detached exactly like the SES emulator (see ensure_ses_emulator for why).
+    # shellcheck disable=SC2016 # $$, $1 and $@ are for the inner shell
+    ${detach[@]+"${detach[@]}"} nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$S3_PID_FILE" \
+        "$S3_VENV/bin/moto_server" -H 127.0.0.1 -p "$QUOTIDIAN_S3_PORT" \
+        </dev/null >"$S3_LOG" 2>&1 &
+
+    local i
+    for ((i = 0; i < 120; i++)); do # 120 x 0.25 s = 30 s; moto imports a lot on start
+        if s3_answering; then
+            say "s3-emulator: started on $url (moto $("$S3_VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null), log: $S3_LOG)"
+            return 0
+        fi
+        # Exited already (typically: port taken)? Then there is no point waiting.
+        if ((i >= 8)) && ! s3_pid >/dev/null; then break; fi
+        sleep 0.25
+    done
+    log_tail "$S3_LOG"
+    die "S3 emulator did not come up on $url (log: $S3_LOG); is port $QUOTIDIAN_S3_PORT taken? (QUOTIDIAN_S3_PORT)"
+}
+
+stop_s3_emulator() {
+    local pid i
+    if ! pid="$(s3_pid)"; then
+        rm -f "$S3_PID_FILE"
+        say "s3-emulator: not running"
+        return 0
+    fi
+    kill "$pid" 2>/dev/null || true
+    for ((i = 0; i < 20; i++)); do
+        s3_is_ours "$pid" || break
+        sleep 0.25
+    done
+    if s3_is_ours "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
+    rm -f "$S3_PID_FILE"
+    say "s3-emulator: stopped"
+}
+
 stop_local_services() {
     stop_postgres
     stop_ses_emulator
+    stop_s3_emulator
 }
 
 # The environment `quotidian` runs with locally (scripts/run, scripts/quotidian): the

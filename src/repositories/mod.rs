@@ -1,6 +1,7 @@
 //! All SQL lives here. Functions take any executor (pool, connection or transaction),
 //! so the service that needs atomicity decides where the transaction boundary is.
 
+pub mod digest;
 pub mod market;
 pub mod outbox;
 pub mod preferences;

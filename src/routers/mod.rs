@@ -3,6 +3,7 @@
 //! document is built from the same declarations that route requests.
 
 pub mod auth;
+pub mod digests;
 pub mod extract;
 pub mod health;
 pub mod me;
@@ -40,6 +41,7 @@ Errors are RFC 9457 `application/problem+json` documents whose `type` is a stabl
         (name = "account", description = "The logged-in account"),
         (name = "watchlist", description = "The symbols the digest covers"),
         (name = "preferences", description = "When the digest is sent and what it holds"),
+        (name = "digests", description = "The daily digest: preview (sending and history arrive with the delivery stage)"),
         (name = "operations", description = "Health, readiness and, for operators, market-data extraction runs"),
     ),
     components(schemas(Problem, FieldError))
@@ -69,6 +71,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(watchlist::router())
         .merge(preferences::router())
         .merge(symbols::router())
+        .merge(digests::router())
         .merge(operator::router())
         .merge(health::router())
 }

@@ -2,6 +2,7 @@
 //! never see HTTP types and never write SQL.
 
 pub mod accounts;
+pub mod digest;
 pub mod emails;
 pub mod etl;
 pub mod passwords;

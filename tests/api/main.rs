@@ -4,6 +4,7 @@
 mod account;
 mod auth;
 mod bad_input;
+mod digests;
 mod enumeration;
 mod etl;
 mod finnhub_mock;
