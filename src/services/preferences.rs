@@ -9,7 +9,7 @@ use super::Result;
 use super::accounts::CurrentUser;
 use crate::domain::{Days, Schedule, SendTime, TimeZone};
 use crate::repositories::preferences::{self, PreferencesRow};
-use crate::repositories::users;
+use crate::repositories::{market, users};
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
@@ -48,10 +48,23 @@ fn from_row(row: &PreferencesRow) -> anyhow::Result<Preferences> {
     })
 }
 
-/// When the next digest is due: never while unconfirmed or paused.
-fn next_send_at(schedule: &Schedule, confirmed: bool, paused: bool) -> Option<DateTime<Utc>> {
-    // Market holidays arrive with the ETL; until then trading days are weekdays.
-    (confirmed && !paused).then(|| schedule.next_send_after(Utc::now(), &[]))
+/// When the next digest is due: never while unconfirmed or paused. Trading days skip
+/// the US market holidays the ETL has loaded.
+async fn next_send_at(
+    db: &mut PgConnection,
+    schedule: &Schedule,
+    confirmed: bool,
+    paused: bool,
+) -> Result<Option<DateTime<Utc>>> {
+    if !confirmed || paused {
+        return Ok(None);
+    }
+    let holidays = if schedule.days == Days::TradingDays {
+        market::holidays(&mut *db, crate::services::etl::HOLIDAY_EXCHANGE).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Some(schedule.next_send_after(Utc::now(), &holidays)))
 }
 
 pub async fn get(state: &AppState, user: &CurrentUser) -> Result<Preferences> {
@@ -89,7 +102,7 @@ pub async fn update(state: &AppState, user: &CurrentUser, changes: Changes) -> R
     let confirmed = users::find_by_id(&mut *tx, user.user_id)
         .await?
         .is_some_and(|u| u.confirmed_at.is_some());
-    row.next_send_at = next_send_at(&parsed.schedule, confirmed, row.paused);
+    row.next_send_at = next_send_at(&mut tx, &parsed.schedule, confirmed, row.paused).await?;
     let saved = preferences::update(&mut *tx, user.user_id, &row).await?;
     tx.commit().await?;
     Ok(from_row(&saved)?)
@@ -105,7 +118,7 @@ pub async fn reschedule(tx: &mut PgConnection, user_id: Uuid) -> Result<()> {
     let confirmed = users::find_by_id(&mut *tx, user_id)
         .await?
         .is_some_and(|u| u.confirmed_at.is_some());
-    row.next_send_at = next_send_at(&parsed.schedule, confirmed, row.paused);
+    row.next_send_at = next_send_at(&mut *tx, &parsed.schedule, confirmed, row.paused).await?;
     preferences::update(&mut *tx, user_id, &row).await?;
     Ok(())
 }

@@ -173,3 +173,45 @@ async fn bad_preferences_are_refused_and_nothing_changes() {
     assert_eq!(problem["errors"].as_array().unwrap().len(), 2);
     assert_eq!(get(&app).await, before, "a refused update changes nothing");
 }
+
+#[tokio::test]
+async fn trading_days_skip_the_market_holidays_the_etl_loaded() {
+    use chrono::{Datelike, NaiveDate, Weekday};
+    let app = spawn_app().await;
+    app.confirmed_user().await;
+    let next_weekday = |from: NaiveDate| {
+        let mut d = from;
+        while matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+            d = d.succ_opt().unwrap();
+        }
+        d
+    };
+    // 23:59 UTC: today if it is a weekday (and not past 23:59), else the next weekday.
+    let now = Utc::now();
+    let start = if now.format("%H:%M").to_string().as_str() < "23:59" {
+        now.date_naive()
+    } else {
+        now.date_naive().succ_opt().unwrap()
+    };
+    let first = next_weekday(start);
+    let body = json!({"time_zone": "UTC", "send_time": "23:59", "days": "trading_days"});
+    let before: Value = patch(&app, body.clone()).await.json().await.unwrap();
+    let due: DateTime<Utc> = before["next_send_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(due.date_naive(), first);
+
+    sqlx::query(
+        "insert into market_holidays (exchange, holiday, event_name, trading_hour, raw_id, sample)
+         values ('US', $1, 'Test holiday', null, 0, false)",
+    )
+    .bind(first)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let after: Value = patch(&app, body).await.json().await.unwrap();
+    let due: DateTime<Utc> = after["next_send_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        due.date_naive(),
+        next_weekday(first.succ_opt().unwrap()),
+        "the holiday is skipped"
+    );
+}
