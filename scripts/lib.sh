@@ -352,25 +352,36 @@ stop_postgres() {
 # Is our emulator answering on its port? Uses bash's /dev/tcp, so neither curl nor wget
 # is needed. GET /store with a 'since' far in the future returns a tiny
 # {"templates":{},"emails":[]}, which also tells it apart from any other web server.
+# GET path $2 from 127.0.0.1:$1 with bash's /dev/tcp, so neither curl nor wget is
+# needed; prints the raw HTTP reply.
+local_http_get() {
+    {
+        exec 3<>"/dev/tcp/127.0.0.1/$1" &&
+            printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$2" >&3 &&
+            timeout 3 cat <&3
+    } 2>/dev/null
+}
+
+# Is PID $1 alive and running a command line that matches glob $2? Guards against PID
+# reuse when a pid file outlives its process.
+pid_runs() {
+    local pid="$1" pattern="$2" cmd
+    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+    [[ -r /proc/$pid/cmdline ]] || return 0 # no /proc (macOS): best effort
+    cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+    # shellcheck disable=SC2053 # $pattern is a glob on purpose
+    [[ $cmd == $pattern ]]
+}
+
 ses_answering() {
     local reply
-    reply="$(
-        {
-            exec 3<>"/dev/tcp/127.0.0.1/$QUOTIDIAN_SES_PORT" &&
-                printf 'GET /store?since=4102444800 HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 &&
-                timeout 3 cat <&3
-        } 2>/dev/null
-    )" || return 1
+    reply="$(local_http_get "$QUOTIDIAN_SES_PORT" '/store?since=4102444800')" || return 1
     [[ $reply == "HTTP/1."?" 200"* && $reply == *'"emails"'* ]]
 }
 
 # Is PID $1 our emulator (this checkout's copy, on our port)? Guards against PID reuse.
 ses_is_ours() {
-    local pid="$1" cmd
-    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-    [[ -r /proc/$pid/cmdline ]] || return 0 # no /proc (macOS): best effort
-    cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
-    [[ $cmd == *"$SES_DIR/node_modules/aws-ses-v2-local/"*" --port $QUOTIDIAN_SES_PORT "* ]]
+    pid_runs "$1" "*$SES_DIR/node_modules/aws-ses-v2-local/* --port $QUOTIDIAN_SES_PORT *"
 }
 
 # PID of our running emulator: from the pid file, or - if that was lost (say, .local was
@@ -490,24 +501,14 @@ stop_ses_emulator() {
 # whose title tells moto apart from any other web server - and from another S3 emulator.
 s3_answering() {
     local reply
-    reply="$(
-        {
-            exec 3<>"/dev/tcp/127.0.0.1/$QUOTIDIAN_S3_PORT" &&
-                printf 'GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 &&
-                timeout 3 cat <&3
-        } 2>/dev/null
-    )" || return 1
+    reply="$(local_http_get "$QUOTIDIAN_S3_PORT" /moto-api/)" || return 1
     [[ $reply == "HTTP/1."?" 200"* && $reply == *'<title>Moto</title>'* ]]
 }
 
 # Is PID $1 our emulator (this checkout's virtualenv, on our port)? Guards against PID
 # reuse. The console script runs as "<venv>/bin/python <venv>/bin/moto_server ...".
 s3_is_ours() {
-    local pid="$1" cmd
-    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-    [[ -r /proc/$pid/cmdline ]] || return 0 # no /proc (macOS): best effort
-    cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
-    [[ $cmd == *"$S3_VENV/bin/moto_server -H 127.0.0.1 -p $QUOTIDIAN_S3_PORT "* ]]
+    pid_runs "$1" "*$S3_VENV/bin/moto_server -H 127.0.0.1 -p $QUOTIDIAN_S3_PORT *"
 }
 
 # PID of our running emulator: from the pid file, or by looking through the process list.

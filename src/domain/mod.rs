@@ -21,6 +21,13 @@ pub struct DomainError {
 }
 
 impl DomainError {
+    /// The same problem reported against another request field (a password parsed
+    /// from `new_password` or `current_password`, say).
+    pub fn for_field(mut self, field: &'static str) -> Self {
+        self.field = field;
+        self
+    }
+
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
         Self {
             field,

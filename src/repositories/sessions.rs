@@ -29,16 +29,24 @@ pub async fn insert(
     .await
 }
 
-/// The live session's user, touching `last_seen_at` on the way.
+/// The live session's user.
 pub async fn find_live(
     db: impl PgExecutor<'_>,
     id_hash: &[u8],
 ) -> sqlx::Result<Option<SessionUser>> {
     sqlx::query_as(
-        "update sessions s set last_seen_at = now()
-         from users u
-         where s.id_hash = $1 and s.expires_at > now() and u.id = s.user_id
-         returning s.user_id, u.email, s.expires_at",
+        // `last_seen_at` is refreshed at most every five minutes, so an authenticated
+        // request is a read, not a row write each time.
+        "with live as (
+             select s.user_id, u.email, s.expires_at
+             from sessions s join users u on u.id = s.user_id
+             where s.id_hash = $1 and s.expires_at > now()
+         ), touched as (
+             update sessions set last_seen_at = now()
+             where id_hash = $1 and last_seen_at < now() - interval '5 minutes'
+               and exists (select 1 from live)
+         )
+         select user_id, email, expires_at from live",
     )
     .bind(id_hash)
     .fetch_optional(db)

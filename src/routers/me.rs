@@ -125,23 +125,9 @@ pub async fn change_password(
     user: CurrentUser,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let current = Password::presented(&body.current_password).map_err(|mut e| {
-        e.field = "current_password";
-        e
-    })?;
-    accounts::change_password(&state, &user, &current, &body.new_password)
-        .await
-        .map_err(|e| match e {
-            crate::services::Error::Invalid(mut errors) => {
-                for err in &mut errors {
-                    if err.field == "password" {
-                        err.field = "new_password";
-                    }
-                }
-                ApiError::from(errors)
-            }
-            other => other.into(),
-        })?;
+    let current =
+        Password::presented(&body.current_password).map_err(|e| e.for_field("current_password"))?;
+    accounts::change_password(&state, &user, &current, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

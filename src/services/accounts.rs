@@ -276,7 +276,8 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -
     let user = users::find_by_id(&state.db, user_id)
         .await?
         .ok_or(Error::InvalidToken)?;
-    let password = Password::parse_new(new_password, &[&user.email])?;
+    let password = Password::parse_new(new_password, &[&user.email])
+        .map_err(|e| e.for_field("new_password"))?;
     let password_hash = state.hasher.hash(&password).await?;
 
     let mut tx = state.db.begin().await?;
@@ -326,7 +327,8 @@ pub async fn change_password(
     current: &Password,
     new_password: &str,
 ) -> Result<()> {
-    let new_password = Password::parse_new(new_password, &[&user.email])?;
+    let new_password = Password::parse_new(new_password, &[&user.email])
+        .map_err(|e| e.for_field("new_password"))?;
     reauthenticate(state, user, current, "current_password").await?;
     let password_hash = state.hasher.hash(&new_password).await?;
     let mut tx = state.db.begin().await?;

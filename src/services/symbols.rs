@@ -67,13 +67,8 @@ pub async fn search(state: &AppState, user: &CurrentUser, query: &str) -> Result
     state
         .search_throttle
         .check_key(&user.user_id)
-        .map_err(|not_until| Error::TooManyAttempts {
-            retry_after_secs: not_until
-                .wait_time_from(governor::clock::Clock::now(
-                    &governor::clock::DefaultClock::default(),
-                ))
-                .as_secs()
-                .max(1),
+        .map_err(|n| Error::TooManyAttempts {
+            retry_after_secs: super::throttle::retry_after_secs(&n),
         })?;
     let mut rows = lookup(state, trimmed).await?;
     rows.truncate(MAX_RESULTS);

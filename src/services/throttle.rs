@@ -11,10 +11,17 @@ use std::num::NonZeroU32;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+/// Whole seconds (at least 1) until a refused key may try again, for `Retry-After`.
+pub fn retry_after_secs(not_until: &governor::NotUntil<governor::clock::QuantaInstant>) -> u64 {
+    not_until
+        .wait_time_from(DefaultClock::default().now())
+        .as_secs()
+        .max(1)
+}
+
 pub struct LoginThrottle {
     per_account: DefaultKeyedRateLimiter<String>,
     per_client: DefaultKeyedRateLimiter<IpAddr>,
-    clock: DefaultClock,
 }
 
 impl LoginThrottle {
@@ -22,19 +29,17 @@ impl LoginThrottle {
         Self {
             per_account: RateLimiter::keyed(Quota::per_minute(per_account_per_minute)),
             per_client: RateLimiter::keyed(Quota::per_minute(per_client_per_minute)),
-            clock: DefaultClock::default(),
         }
     }
 
     /// Takes one attempt from both budgets; `Err(seconds)` says how long to wait.
     pub fn check(&self, account: &str, client: IpAddr) -> Result<(), u64> {
-        let wait = |not_until: governor::NotUntil<_>| {
-            not_until.wait_time_from(self.clock.now()).as_secs().max(1)
-        };
-        self.per_client.check_key(&client).map_err(wait)?;
+        self.per_client
+            .check_key(&client)
+            .map_err(|n| retry_after_secs(&n))?;
         self.per_account
             .check_key(&account.trim().to_lowercase())
-            .map_err(wait)
+            .map_err(|n| retry_after_secs(&n))
     }
 
     /// Forgets keys whose budget is full again, so memory follows recent attackers,

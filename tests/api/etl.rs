@@ -8,15 +8,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Connection as _;
 
-use crate::finnhub_mock::FinnhubMock;
+use crate::finnhub_mock::{FinnhubMock, spawn_app_with_mock};
 use crate::helpers::*;
-
-async fn app_with_mock(mock: &FinnhubMock, extra: &[(&str, &str)]) -> TestApp {
-    let owned = mock.settings();
-    let mut settings: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    settings.extend_from_slice(extra);
-    spawn_app_with(&settings, None).await
-}
 
 async fn watch(app: &TestApp, client: &reqwest::Client, symbols: &[&str]) {
     for s in symbols {
@@ -51,7 +44,7 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 #[tokio::test]
 async fn a_symbol_watched_by_many_is_fetched_once_and_loaded_raw_and_typed() {
     let mock = FinnhubMock::start().await;
-    let app = app_with_mock(&mock, &[]).await;
+    let app = spawn_app_with_mock(&mock, &[]).await;
     app.confirmed_user().await;
     watch(&app, &app.api, &["AAPL", "MSFT"]).await;
     let other = new_client();
@@ -124,7 +117,7 @@ async fn a_symbol_watched_by_many_is_fetched_once_and_loaded_raw_and_typed() {
 #[tokio::test]
 async fn one_failing_symbol_does_not_spoil_the_run() {
     let mock = FinnhubMock::start().await;
-    let app = app_with_mock(&mock, &[]).await;
+    let app = spawn_app_with_mock(&mock, &[]).await;
     app.confirmed_user().await;
     watch(&app, &app.api, &["AAPL", "ZZZZ", "BOOM"]).await;
 
@@ -172,7 +165,7 @@ async fn one_failing_symbol_does_not_spoil_the_run() {
 #[tokio::test]
 async fn fresh_quotes_are_reused_by_the_next_run() {
     let mock = FinnhubMock::start().await;
-    let app = app_with_mock(&mock, &[]).await;
+    let app = spawn_app_with_mock(&mock, &[]).await;
     app.confirmed_user().await;
     watch(&app, &app.api, &["AAPL", "MSFT"]).await;
     extract(&app).await;
@@ -200,7 +193,7 @@ async fn fresh_quotes_are_reused_by_the_next_run() {
 #[tokio::test]
 async fn the_limiter_holds_the_call_rate_under_the_configured_limit() {
     let mock = FinnhubMock::start().await;
-    let app = app_with_mock(
+    let app = spawn_app_with_mock(
         &mock,
         &[
             ("QUOTIDIAN_FINNHUB_CALLS_PER_SECOND", "8"),
@@ -235,7 +228,7 @@ async fn the_limiter_holds_the_call_rate_under_the_configured_limit() {
 #[tokio::test]
 async fn rebuild_from_raw_reproduces_the_typed_rows() {
     let mock = FinnhubMock::start().await;
-    let app = app_with_mock(&mock, &[]).await;
+    let app = spawn_app_with_mock(&mock, &[]).await;
     app.confirmed_user().await;
     watch(&app, &app.api, &["AAPL", "MSFT", "ZZZZ"]).await;
     extract(&app).await;
@@ -295,7 +288,7 @@ async fn rebuild_from_raw_reproduces_the_typed_rows() {
 #[tokio::test]
 async fn a_refused_api_key_stops_the_run_with_a_clear_reason() {
     let mock = FinnhubMock::refusing_the_key().await;
-    let app = app_with_mock(&mock, &[]).await;
+    let app = spawn_app_with_mock(&mock, &[]).await;
     app.confirmed_user().await;
     // The watchlist cannot be validated with a refused key: add rows directly.
     let user_id: uuid::Uuid = sqlx::query_scalar("select id from users")
@@ -327,7 +320,7 @@ async fn a_refused_api_key_stops_the_run_with_a_clear_reason() {
 #[tokio::test]
 async fn only_one_instance_extracts_at_a_time() {
     let mock = FinnhubMock::start().await;
-    let app = app_with_mock(&mock, &[]).await;
+    let app = spawn_app_with_mock(&mock, &[]).await;
     let admin_url = app.state.db.connect_options();
     let mut other_instance = sqlx::PgConnection::connect_with(&admin_url).await.unwrap();
     sqlx::query("select pg_advisory_lock($1)")
@@ -366,7 +359,7 @@ async fn only_one_instance_extracts_at_a_time() {
 async fn operators_see_runs_and_their_failures_through_the_api() {
     let mock = FinnhubMock::start().await;
     let operator = unique_email();
-    let app = app_with_mock(&mock, &[("QUOTIDIAN_OPERATOR_EMAILS", &operator)]).await;
+    let app = spawn_app_with_mock(&mock, &[("QUOTIDIAN_OPERATOR_EMAILS", &operator)]).await;
     app.confirmed_user_with_client(&operator, &app.api).await;
     watch(&app, &app.api, &["AAPL", "ZZZZ"]).await;
     let report = extract(&app).await;

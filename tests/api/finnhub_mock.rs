@@ -161,3 +161,14 @@ impl FinnhubMock {
         ]
     }
 }
+
+/// Starts the app pointed at `mock`, with `extra` settings on top.
+pub async fn spawn_app_with_mock(
+    mock: &FinnhubMock,
+    extra: &[(&str, &str)],
+) -> crate::helpers::TestApp {
+    let owned = mock.settings();
+    let mut settings: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    settings.extend_from_slice(extra);
+    crate::helpers::spawn_app_with(&settings, None).await
+}

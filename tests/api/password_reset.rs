@@ -34,12 +34,16 @@ async fn a_reset_link_sets_a_new_password_once_and_logs_out_everywhere() {
     let token = token_of(&link);
 
     // A weak password is refused and does not use the link up.
-    assert_problem(
+    let weak = assert_problem(
         reset(&app, &token, "password1").await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation",
     )
     .await;
+    assert_eq!(
+        weak["errors"][0]["field"], "new_password",
+        "the field the request named"
+    );
     assert_eq!(
         reset(&app, &token, NEW_PASSWORD).await.status(),
         StatusCode::NO_CONTENT

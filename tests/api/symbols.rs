@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::finnhub_mock::FinnhubMock;
+use crate::finnhub_mock::{FinnhubMock, spawn_app_with_mock};
 use crate::helpers::*;
 
 async fn search(app: &TestApp, q: &str) -> reqwest::Response {
@@ -18,9 +18,7 @@ async fn search(app: &TestApp, q: &str) -> reqwest::Response {
 #[tokio::test]
 async fn search_finds_symbols_by_name_and_caches_the_answer() {
     let mock = FinnhubMock::start().await;
-    let owned = mock.settings();
-    let settings: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = spawn_app_with(&settings, None).await;
+    let app = spawn_app_with_mock(&mock, &[]).await;
     app.confirmed_user().await;
     let r = search(&app, "tsla").await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -95,9 +93,7 @@ async fn bad_queries_and_floods_are_refused() {
 #[tokio::test]
 async fn unknown_symbols_are_refused_with_a_clear_message() {
     let mock = FinnhubMock::start().await;
-    let owned = mock.settings();
-    let settings: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = spawn_app_with(&settings, None).await;
+    let app = spawn_app_with_mock(&mock, &[]).await;
     app.confirmed_user().await;
     let r = app
         .post(&app.api, "/api/v1/watchlist", json!({"symbol": "NOSUCH"}))
