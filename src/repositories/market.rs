@@ -48,8 +48,9 @@ pub async fn insert_raw(
     .await
 }
 
-/// Writes typed rows derived from raw row `raw_id`. Upserts: a later response for the
-/// same key replaces the earlier one.
+/// Writes typed rows derived from raw row `raw_id`. Upserts: the response with the
+/// higher raw id wins for a key, whatever order concurrent fetches commit in, so the
+/// typed tables are a function of the raw rows and a rebuild reproduces them.
 pub async fn store_typed(
     db: &mut PgConnection,
     raw_id: i64,
@@ -67,7 +68,8 @@ pub async fn store_typed(
                     price = excluded.price, change = excluded.change, change_percent = excluded.change_percent,
                     high = excluded.high, low = excluded.low, open = excluded.open,
                     previous_close = excluded.previous_close, quoted_at = excluded.quoted_at,
-                    fetched_at = excluded.fetched_at, raw_id = excluded.raw_id, sample = excluded.sample",
+                    fetched_at = excluded.fetched_at, raw_id = excluded.raw_id, sample = excluded.sample
+                  where quotes.raw_id <= excluded.raw_id",
             )
             .bind(&q.symbol)
             .bind(q.trading_day)
@@ -97,7 +99,8 @@ pub async fn store_typed(
                     logo = excluded.logo, web_url = excluded.web_url,
                     market_cap_millions = excluded.market_cap_millions,
                     shares_outstanding = excluded.shares_outstanding, fetched_at = excluded.fetched_at,
-                    raw_id = excluded.raw_id, sample = excluded.sample",
+                    raw_id = excluded.raw_id, sample = excluded.sample
+                  where company_profiles.raw_id <= excluded.raw_id",
             )
             .bind(&p.symbol)
             .bind(&p.name)
@@ -126,7 +129,8 @@ pub async fn store_typed(
                         headline = excluded.headline, source = excluded.source, url = excluded.url,
                         summary = excluded.summary, image = excluded.image, category = excluded.category,
                         published_at = excluded.published_at, fetched_at = excluded.fetched_at,
-                        raw_id = excluded.raw_id, sample = excluded.sample",
+                        raw_id = excluded.raw_id, sample = excluded.sample
+                      where news_items.raw_id <= excluded.raw_id",
                 )
                 .bind(n.id)
                 .bind(&n.headline)
@@ -158,7 +162,8 @@ pub async fn store_typed(
                         hour = excluded.hour, year = excluded.year, quarter = excluded.quarter,
                         eps_estimate = excluded.eps_estimate, eps_actual = excluded.eps_actual,
                         revenue_estimate = excluded.revenue_estimate, revenue_actual = excluded.revenue_actual,
-                        fetched_at = excluded.fetched_at, raw_id = excluded.raw_id, sample = excluded.sample",
+                        fetched_at = excluded.fetched_at, raw_id = excluded.raw_id, sample = excluded.sample
+                      where earnings.raw_id <= excluded.raw_id",
                 )
                 .bind(&e.symbol)
                 .bind(e.report_date)
@@ -183,7 +188,8 @@ pub async fn store_typed(
                      values ($1, $2, $3, $4, $5, $6)
                      on conflict (exchange, holiday) do update set
                         event_name = excluded.event_name, trading_hour = excluded.trading_hour,
-                        raw_id = excluded.raw_id, sample = excluded.sample",
+                        raw_id = excluded.raw_id, sample = excluded.sample
+                      where market_holidays.raw_id <= excluded.raw_id",
                 )
                 .bind(&h.exchange)
                 .bind(h.holiday)

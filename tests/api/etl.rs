@@ -210,13 +210,16 @@ async fn the_limiter_holds_the_call_rate_under_the_configured_limit() {
     let instants = &mock.arrivals.instants()[start..];
     assert_eq!(instants.len(), 17);
     assert_eq!(report.run.rate_limited, 0);
-    // No window of one second holds more than the limit.
+    // No window of one second holds more than the limit. The limiter spaces the
+    // calls 125 ms apart as they leave; arrival times at the mock carry scheduling
+    // jitter on a busy 2-core runner, so the window checked is 900 ms: a limiter
+    // letting 9 calls a second through (111 ms apart) still fails it.
     for (i, first) in instants.iter().enumerate() {
         let within = instants[i..]
             .iter()
-            .filter(|t| t.duration_since(*first) < Duration::from_secs(1))
+            .filter(|t| t.duration_since(*first) < Duration::from_millis(900))
             .count();
-        assert!(within <= 8, "{within} calls within one second");
+        assert!(within <= 8, "{within} calls within 900 ms");
     }
     let span = instants.last().unwrap().duration_since(instants[0]);
     assert!(
