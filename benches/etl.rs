@@ -21,6 +21,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use quotidian::clients::audit::{AuditError, AuditStore, PutOutcome};
 use quotidian::clients::mailer::{MailError, Mailer, OutgoingEmail};
 use quotidian::config::Config;
 use quotidian::services::etl::{self, NoProgress, RunOptions, RunOutcome};
@@ -36,6 +37,15 @@ struct NoMail;
 impl Mailer for NoMail {
     async fn send(&self, _: &OutgoingEmail) -> Result<String, MailError> {
         Ok(String::new())
+    }
+}
+
+struct NoAudit;
+
+#[async_trait::async_trait]
+impl AuditStore for NoAudit {
+    async fn put_once(&self, _: &str, _: &[u8], _: &str) -> Result<PutOutcome, AuditError> {
+        Ok(PutOutcome::Written)
     }
 }
 
@@ -199,7 +209,18 @@ async fn scenario(name: &str) {
     let db = startup::connect_database(&config).await.unwrap();
     startup::migrate(&db).await.unwrap();
     let (market, source) = startup::market_from_config(&config).await.unwrap();
-    let state = startup::build_state(config, db.clone(), Arc::new(NoMail), market, source);
+    let state = startup::build_state(
+        config,
+        db.clone(),
+        startup::Clients {
+            mailer: Arc::new(NoMail),
+            audit: Arc::new(NoAudit),
+            market,
+            market_source: source,
+        },
+    )
+    .await
+    .unwrap();
 
     // 2,000 confirmed users, two per symbol: the extraction must fetch each symbol once.
     sqlx::query(

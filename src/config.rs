@@ -44,8 +44,9 @@ pub struct Config {
     /// Accounts (by email) that may see operator resources such as ETL runs.
     pub operator_emails: Vec<String>,
     pub symbol_searches_per_minute: NonZeroU32,
-    /// Signs tokens that must survive restarts (unsubscribe links, later).
-    pub secret_key: SecretString,
+    /// Signs tokens that must survive restarts (unsubscribe links). When unset, a key
+    /// generated once and kept in the database is used, shared by every process.
+    pub secret_key: Option<SecretString>,
     pub session_ttl_hours: u32,
     pub max_concurrent_hashes: usize,
     pub watchlist_max: u32,
@@ -54,8 +55,30 @@ pub struct Config {
     pub outbox_poll_ms: u64,
     pub log_json: bool,
     pub web_dir: std::path::PathBuf,
+    pub digest: DigestSettings,
 }
 
+/// How digests are scheduled, sent and audited.
+#[derive(Debug, Clone)]
+pub struct DigestSettings {
+    /// Run the scheduler, delivery and audit workers in this process (`serve`, `worker`).
+    pub workers: bool,
+    /// How often the scheduler looks for people who are due.
+    pub scheduler_tick_ms: u64,
+    /// How long an idle delivery or audit worker waits before looking again.
+    pub poll_ms: u64,
+    /// Digests sent at once by one process.
+    pub concurrency: usize,
+    /// SES sends per second for this process; `None`: SES `GetAccount`'s maximum
+    /// send rate, or 1 (the sandbox rate) when that is not available.
+    pub max_send_rate: Option<f64>,
+    /// First retry delay after SES throttling or a transient error; doubles each time.
+    pub retry_base_ms: u64,
+    /// Attempts before a digest is recorded as failed.
+    pub max_attempts: u32,
+    /// "Send now" requests per account per hour.
+    pub send_now_per_hour: NonZeroU32,
+}
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
@@ -98,6 +121,7 @@ impl std::fmt::Debug for Config {
             .field("outbox_poll_ms", &self.outbox_poll_ms)
             .field("log_json", &self.log_json)
             .field("web_dir", &self.web_dir)
+            .field("digest", &self.digest)
             .finish()
     }
 }
@@ -279,6 +303,42 @@ impl Config {
             _ => Err("must be json or pretty".into()),
         });
         let web_dir = r.optional("QUOTIDIAN_WEB_DIR", "web/dist", |v| Ok(v.into()));
+        let digest_workers = r.optional("QUOTIDIAN_DIGEST_WORKERS", "on", |v| match v {
+            "on" => Ok(true),
+            "off" => Ok(false),
+            _ => Err("must be on or off".into()),
+        });
+        let millis = |min: u32| {
+            move |v: &str| {
+                let n = positive_u32(v)?.get();
+                if n < min {
+                    return Err(format!("must be at least {min}"));
+                }
+                Ok(u64::from(n))
+            }
+        };
+        let scheduler_tick_ms = r.optional("QUOTIDIAN_SCHEDULER_TICK_MS", "5000", millis(10));
+        let digest_poll_ms = r.optional("QUOTIDIAN_DIGEST_POLL_MS", "1000", millis(10));
+        let digest_concurrency = r.optional("QUOTIDIAN_DIGEST_CONCURRENCY", "8", |v| {
+            let n = positive_u32(v)?.get();
+            if n > 256 {
+                return Err("must be at most 256".into());
+            }
+            Ok(n as usize)
+        });
+        let max_send_rate = r.maybe("QUOTIDIAN_SES_MAX_SEND_RATE", |v| match v.parse::<f64>() {
+            Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 100_000.0 => Ok(rate),
+            _ => Err("must be a number of emails per second above 0 (at most 100000)".into()),
+        });
+        let digest_retry_base_ms = r.optional("QUOTIDIAN_DIGEST_RETRY_BASE_MS", "5000", millis(10));
+        let digest_max_attempts = r.optional("QUOTIDIAN_DIGEST_MAX_ATTEMPTS", "8", |v| {
+            let n = positive_u32(v)?.get();
+            if n > 50 {
+                return Err("must be at most 50".into());
+            }
+            Ok(n)
+        });
+        let send_now_per_hour = r.optional("QUOTIDIAN_SEND_NOW_PER_HOUR", "3", positive_u32);
         if let Some(endpoint) = vars.get("AWS_ENDPOINT_URL").filter(|v| !v.is_empty())
             && Url::parse(endpoint).is_err()
         {
@@ -289,13 +349,7 @@ impl Config {
         if !r.errors.is_empty() {
             return Err(ConfigError(r.errors));
         }
-        let secret_key = secret_key.flatten().unwrap_or_else(|| {
-            tracing::warn!(
-                "QUOTIDIAN_SECRET_KEY is not set: using a random key for this process; \
-                 signed links will stop working when it restarts"
-            );
-            SecretString::from(crate::services::tokens::random_token())
-        });
+        let secret_key = secret_key.flatten();
         Ok(Self {
             database_url: database_url.expect("checked above"),
             bind: bind.expect("checked above"),
@@ -324,6 +378,16 @@ impl Config {
             outbox_poll_ms: outbox_poll_ms.expect("checked above"),
             log_json: log_json.expect("checked above"),
             web_dir: web_dir.expect("checked above"),
+            digest: DigestSettings {
+                workers: digest_workers.expect("checked above"),
+                scheduler_tick_ms: scheduler_tick_ms.expect("checked above"),
+                poll_ms: digest_poll_ms.expect("checked above"),
+                concurrency: digest_concurrency.expect("checked above"),
+                max_send_rate: max_send_rate.flatten(),
+                retry_base_ms: digest_retry_base_ms.expect("checked above"),
+                max_attempts: digest_max_attempts.expect("checked above"),
+                send_now_per_hour: send_now_per_hour.expect("checked above"),
+            },
         })
     }
 
@@ -435,7 +499,6 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
@@ -452,7 +515,7 @@ mod tests {
         assert_eq!(c.finnhub_calls_per_minute.get(), 60);
         assert_eq!(c.public_base(), "http://127.0.0.1:8080");
         assert!(!c.cookies_secure());
-        assert!(c.secret_key.expose_secret().len() >= 32);
+        assert!(c.secret_key.is_none());
     }
 
     #[test]

@@ -18,6 +18,21 @@ struct Cli {
 enum Command {
     /// Serve the HTTP API and web page, and run the background workers.
     Serve,
+    /// Run the scheduler, delivery and audit workers only (to scale out).
+    Worker,
+    /// One digest run now, in the foreground: schedule whoever is due, extract, compose,
+    /// send and audit, with a progress bar and a summary.
+    Run,
+    /// Create the S3 audit bucket, optionally with Object Lock and a lifecycle rule.
+    SetupAudit {
+        /// Keep every record undeletable for this many days (Object Lock, governance
+        /// mode; only possible when the bucket is created).
+        #[arg(long)]
+        object_lock_days: Option<u32>,
+        /// Move records to Glacier after this many days.
+        #[arg(long)]
+        glacier_after_days: Option<u32>,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Extract market data for every watched symbol now, with a progress bar and a
@@ -45,7 +60,10 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     // Foreground commands print their own output on stdout; their logs go to stderr.
-    if matches!(cli.command, Command::Etl { .. }) {
+    if matches!(
+        cli.command,
+        Command::Etl { .. } | Command::Run | Command::SetupAudit { .. }
+    ) {
         telemetry::init_with_writer(telemetry::json_requested(), std::io::stderr);
     } else {
         telemetry::init(telemetry::json_requested());
@@ -60,6 +78,19 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
+        Command::Worker => quotidian::commands::digests::worker(config, shutdown_signal()).await,
+        Command::Run => match quotidian::commands::digests::run(config).await {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
+        Command::SetupAudit {
+            object_lock_days,
+            glacier_after_days,
+        } => {
+            quotidian::commands::digests::setup_audit(config, object_lock_days, glacier_after_days)
+                .await
+        }
         Command::Etl { rebuild } => match quotidian::commands::etl::run(config, rebuild).await {
             Ok(quotidian::commands::etl::Ended::Ok) => Ok(()),
             Ok(quotidian::commands::etl::Ended::Failed) => return ExitCode::FAILURE,

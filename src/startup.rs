@@ -24,6 +24,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::clients::audit::{AuditStore, S3AuditStore};
 use crate::clients::finnhub::{
     FinnhubClient, FinnhubLimiter, FinnhubSettings, LimiterConfig, MarketData,
 };
@@ -32,6 +33,7 @@ use crate::config::Config;
 use crate::domain::market::MarketSource;
 use crate::error::ApiError;
 use crate::routers;
+use crate::services::links::LinkSigner;
 use crate::services::passwords::PasswordHasher;
 use crate::services::throttle::LoginThrottle;
 use crate::state::AppState;
@@ -117,14 +119,87 @@ pub async fn market_from_config(
     ))
 }
 
-pub fn build_state(
-    config: Config,
-    db: PgPool,
-    mailer: Arc<dyn Mailer>,
-    market: Arc<dyn MarketData>,
-    market_source: MarketSource,
-) -> AppState {
-    AppState {
+/// The external services a process talks to, other than the database.
+pub struct Clients {
+    pub mailer: Arc<dyn Mailer>,
+    pub audit: Arc<dyn AuditStore>,
+    pub market: Arc<dyn MarketData>,
+    pub market_source: MarketSource,
+}
+
+/// SES sends per second: configured, else the account's maximum from `GetAccount`,
+/// else one a second (the SES sandbox rate).
+pub async fn send_rate(config: &Config, mailer: &dyn Mailer) -> f64 {
+    if let Some(rate) = config.digest.max_send_rate {
+        return rate;
+    }
+    match mailer.max_send_rate().await {
+        Some(rate) => {
+            tracing::info!(rate, "SES send rate from GetAccount");
+            rate
+        }
+        None => {
+            tracing::warn!(
+                "SES send rate unknown: pacing digests at 1 a second (set QUOTIDIAN_SES_MAX_SEND_RATE)"
+            );
+            1.0
+        }
+    }
+}
+
+/// A pacer letting `rate` sends a second through, evenly spaced.
+pub fn pacer(rate: f64) -> governor::DefaultDirectRateLimiter {
+    let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    let quota = governor::Quota::with_period(period.max(Duration::from_nanos(1)))
+        .expect("a positive period");
+    governor::RateLimiter::direct(quota)
+}
+
+/// The state of a process without an HTTP listener (`worker`, `run`, `etl`):
+/// connects, migrates, and talks to SES, S3 and market data as `serve` does.
+pub async fn headless_state(config: Config) -> anyhow::Result<AppState> {
+    let db = connect_database(&config).await?;
+    migrate(&db).await?;
+    let mailer: Arc<dyn Mailer> = Arc::new(
+        crate::clients::mailer::SesMailer::from_env(config.ses_configuration_set.clone()).await,
+    );
+    let audit: Arc<dyn AuditStore> =
+        Arc::new(S3AuditStore::from_env(config.s3_bucket.clone()).await);
+    let (market, market_source) = market_from_config(&config).await?;
+    build_state(
+        config,
+        db,
+        Clients {
+            mailer,
+            audit,
+            market,
+            market_source,
+        },
+    )
+    .await
+}
+
+pub async fn build_state(config: Config, db: PgPool, clients: Clients) -> anyhow::Result<AppState> {
+    let links = LinkSigner::resolve(config.secret_key.as_ref(), &db)
+        .await
+        .context("reading the link signing key")?;
+    let rate = send_rate(&config, clients.mailer.as_ref()).await;
+    let Clients {
+        mailer,
+        audit,
+        market,
+        market_source,
+    } = clients;
+    Ok(AppState {
+        audit,
+        links,
+        ses_pacer: Arc::new(pacer(rate)),
+        ses_rate: rate,
+        send_now_throttle: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_hour(
+            config.digest.send_now_per_hour,
+        ))),
+        digest_wakeup: Arc::new(Notify::new()),
+        audit_wakeup: Arc::new(Notify::new()),
         search_throttle: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(
             config.symbol_searches_per_minute,
         ))),
@@ -139,7 +214,7 @@ pub fn build_state(
         db,
         mailer,
         outbox_wakeup: Arc::new(Notify::new()),
-    }
+    })
 }
 
 fn request_span(request: &Request) -> tracing::Span {
@@ -194,7 +269,18 @@ pub struct Application {
 impl Application {
     /// Connects, migrates and binds. With `QUOTIDIAN_BIND` port 0 the OS picks a port;
     /// without a public URL, links point at the bound address.
-    pub async fn build(mut config: Config, mailer: Arc<dyn Mailer>) -> anyhow::Result<Self> {
+    pub async fn build(config: Config, mailer: Arc<dyn Mailer>) -> anyhow::Result<Self> {
+        let audit: Arc<dyn AuditStore> =
+            Arc::new(S3AuditStore::from_env(config.s3_bucket.clone()).await);
+        Self::build_with(config, mailer, audit).await
+    }
+
+    /// As `build`, with the audit store given (tests use one that fails).
+    pub async fn build_with(
+        mut config: Config,
+        mailer: Arc<dyn Mailer>,
+        audit: Arc<dyn AuditStore>,
+    ) -> anyhow::Result<Self> {
         let db = connect_database(&config).await?;
         migrate(&db).await?;
         let listener = TcpListener::bind(config.bind)
@@ -204,11 +290,19 @@ impl Application {
         if config.public_url.is_none() {
             config.public_url = Some(url::Url::parse(&format!("http://{local}"))?);
         }
-        let (market, source) = market_from_config(&config).await?;
-        Ok(Self {
-            listener,
-            state: build_state(config, db, mailer, market, source),
-        })
+        let (market, market_source) = market_from_config(&config).await?;
+        let state = build_state(
+            config,
+            db,
+            Clients {
+                mailer,
+                audit,
+                market,
+                market_source,
+            },
+        )
+        .await?;
+        Ok(Self { listener, state })
     }
 
     pub fn port(&self) -> u16 {
@@ -226,6 +320,12 @@ impl Application {
     ) -> anyhow::Result<()> {
         let outbox = tokio::spawn(workers::email_outbox::run(self.state.clone()));
         let maintenance = tokio::spawn(workers::maintenance::run(self.state.clone()));
+        let digests = self
+            .state
+            .config
+            .digest
+            .workers
+            .then(|| workers::digests::spawn(&self.state));
         let app = router(self.state);
         let served = axum::serve(
             self.listener,
@@ -236,6 +336,9 @@ impl Application {
         // Claimed emails whose send was cut off are retried when their lease expires.
         outbox.abort();
         maintenance.abort();
+        if let Some(digests) = digests {
+            digests.abort();
+        }
         served.context("HTTP server failed")
     }
 }

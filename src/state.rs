@@ -3,10 +3,12 @@ use std::sync::Arc;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
+use crate::clients::audit::AuditStore;
 use crate::clients::finnhub::MarketData;
 use crate::clients::mailer::Mailer;
 use crate::config::Config;
 use crate::domain::market::MarketSource;
+use crate::services::links::LinkSigner;
 use crate::services::passwords::PasswordHasher;
 use crate::services::throttle::LoginThrottle;
 
@@ -26,4 +28,24 @@ pub struct AppState {
     /// Wakes this process's email worker as soon as a request queues an email, so
     /// nobody waits a polling interval for a confirmation link.
     pub outbox_wakeup: Arc<Notify>,
+    /// Where audit records are put once (S3).
+    pub audit: Arc<dyn AuditStore>,
+    /// Signs and checks unsubscribe links.
+    pub links: LinkSigner,
+    /// Paces this process's digest sends to the SES send rate (`ses_rate` a second).
+    pub ses_pacer: Arc<governor::DefaultDirectRateLimiter>,
+    pub ses_rate: f64,
+    /// "Send now" requests per account.
+    pub send_now_throttle: Arc<governor::DefaultKeyedRateLimiter<uuid::Uuid>>,
+    /// Wakes the delivery worker when digests were queued; the audit flusher when
+    /// records were.
+    pub digest_wakeup: Arc<Notify>,
+    pub audit_wakeup: Arc<Notify>,
+}
+
+impl AppState {
+    /// The SES sends per second this process paces digests to.
+    pub fn ses_pacer_rate(&self) -> f64 {
+        self.ses_rate
+    }
 }

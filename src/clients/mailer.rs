@@ -28,12 +28,34 @@ pub enum MailError {
     /// Retrying will not help: the message or address was rejected.
     #[error("permanent: {0}")]
     Permanent(String),
+    /// The request may have reached SES but no answer came back (a timeout, a
+    /// connection dropped mid-call, an unreadable response): the email may or may not
+    /// have been accepted. Digests are never re-sent after this (at most once a day);
+    /// transactional emails are, since a second copy of a link is harmless.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
 }
+
+impl MailError {
+    /// True when SES answered that it was throttling us (rate or quota).
+    pub fn is_throttling(&self) -> bool {
+        matches!(self, Self::Transient(why) if why.starts_with(THROTTLED))
+    }
+}
+
+/// Prefix of the reason given for SES throttling answers.
+const THROTTLED: &str = "throttled: ";
 
 #[async_trait]
 pub trait Mailer: Send + Sync {
-    /// Sends the email and returns the provider's message id.
+    /// Sends the email and returns the provider's message id. Makes one attempt:
+    /// retrying is the caller's decision, since a blind retry can send twice.
     async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError>;
+
+    /// The account's maximum send rate (emails per second), when the provider says.
+    async fn max_send_rate(&self) -> Option<f64> {
+        None
+    }
 }
 
 pub struct SesMailer {
@@ -50,8 +72,11 @@ impl SesMailer {
             .operation_attempt_timeout(Duration::from_secs(10))
             .operation_timeout(Duration::from_secs(30))
             .build();
+        // No SDK retries: the SDK would retry a timed-out SendEmail that SES may
+        // already have accepted, sending it twice. Callers retry what is safe to retry.
         let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .timeout_config(timeouts)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
             .load()
             .await;
         Self {
@@ -115,6 +140,19 @@ impl Mailer for SesMailer {
             Err(err) => Err(classify(err)),
         }
     }
+
+    async fn max_send_rate(&self) -> Option<f64> {
+        match self.client.get_account().send().await {
+            Ok(account) => account
+                .send_quota()
+                .map(|q| q.max_send_rate())
+                .filter(|r| *r > 0.0),
+            Err(error) => {
+                tracing::warn!(error = %error_chain(&error), "SES GetAccount failed; using the default send rate");
+                None
+            }
+        }
+    }
 }
 
 fn classify(err: SdkError<SendEmailError>) -> MailError {
@@ -128,22 +166,49 @@ fn classify(err: SdkError<SendEmailError>) -> MailError {
             );
             match inner {
                 SendEmailError::TooManyRequestsException(_)
-                | SendEmailError::LimitExceededException(_)
-                | SendEmailError::SendingPausedException(_) => MailError::Transient(what),
+                | SendEmailError::LimitExceededException(_) => {
+                    MailError::Transient(format!("{THROTTLED}{what}"))
+                }
+                SendEmailError::SendingPausedException(_) => MailError::Transient(what),
                 SendEmailError::MessageRejected(_)
                 | SendEmailError::BadRequestException(_)
                 | SendEmailError::MailFromDomainNotVerifiedException(_)
                 | SendEmailError::NotFoundException(_)
                 | SendEmailError::AccountSuspendedException(_) => MailError::Permanent(what),
+                _ if service.raw().status().as_u16() == 429 => {
+                    MailError::Transient(format!("{THROTTLED}{what}"))
+                }
                 _ if service.raw().status().is_server_error() => MailError::Transient(what),
-                _ if service.raw().status().as_u16() == 429 => MailError::Transient(what),
                 _ => MailError::Permanent(what),
             }
         }
-        // Timeouts, connection failures, unreadable responses: nothing says the
-        // message was refused, so try again.
-        other => MailError::Transient(error_chain(other)),
+        // The connection was never made: nothing reached SES, so it is safe to retry.
+        SdkError::DispatchFailure(failure) if !failure.is_timeout() && is_connect_error(&err) => {
+            MailError::Transient(error_chain(&err))
+        }
+        // Request construction failed before anything was sent.
+        SdkError::ConstructionFailure(_) => MailError::Permanent(error_chain(&err)),
+        // Timeouts, connections dropped mid-call, unreadable responses: SES may have
+        // accepted the message.
+        other => MailError::Unknown(error_chain(other)),
     }
+}
+
+/// A failure to open the connection (refused, unreachable, DNS), as opposed to one
+/// that happened after the request may have been written.
+fn is_connect_error(err: &dyn std::error::Error) -> bool {
+    let mut source: Option<&dyn std::error::Error> = Some(err);
+    while let Some(s) = source {
+        let text = format!("{s:?}");
+        if text.contains("ConnectError")
+            || text.contains("Connect,")
+            || text.contains("kind: Connect")
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn error_chain(err: &dyn std::error::Error) -> String {

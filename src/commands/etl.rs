@@ -1,13 +1,11 @@
 //! `quotidian etl`: one extraction now, with a progress bar and a summary table;
 //! `quotidian etl --rebuild`: typed tables again from the raw responses.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::clients::mailer::SesMailer;
 use crate::config::Config;
 use crate::domain::market::Endpoint;
 use crate::services::etl::{self, Progress, RunOptions, RunOutcome};
@@ -43,11 +41,7 @@ impl Progress for Bar {
 }
 
 pub async fn run(config: Config, rebuild: bool) -> anyhow::Result<Ended> {
-    let db = startup::connect_database(&config).await?;
-    startup::migrate(&db).await?;
-    let mailer = Arc::new(SesMailer::from_env(config.ses_configuration_set.clone()).await);
-    let (market, source) = startup::market_from_config(&config).await?;
-    let state = startup::build_state(config, db, mailer, market, source);
+    let state = startup::headless_state(config).await?;
 
     if rebuild {
         let started = Instant::now();
@@ -76,7 +70,7 @@ pub async fn run(config: Config, rebuild: bool) -> anyhow::Result<Ended> {
         .progress_chars("=> "),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
-    if source.is_sample() {
+    if state.market_source.is_sample() {
         bar.println("Using the built-in SAMPLE market data (no FINNHUB_API_KEY set): prices and news are not real.");
     }
     let started = Instant::now();
@@ -124,7 +118,7 @@ pub async fn run(config: Config, rebuild: bool) -> anyhow::Result<Ended> {
         run.source,
         run.status,
         started.elapsed().as_secs_f64(),
-        if source.is_sample() {
+        if state.market_source.is_sample() {
             " — SAMPLE DATA"
         } else {
             ""

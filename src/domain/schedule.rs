@@ -119,6 +119,14 @@ impl Days {
     }
 }
 
+/// The outcome of [`Schedule::plan_due`]: local dates with the instant each was due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuePlan {
+    pub missed: Vec<(NaiveDate, DateTime<Utc>)>,
+    pub today: Option<(NaiveDate, DateTime<Utc>)>,
+    pub next: DateTime<Utc>,
+}
+
 /// When a person wants their digest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {
@@ -150,6 +158,43 @@ impl Schedule {
             }
         }
         self.instant_on(today + Duration::days(15))
+    }
+
+    /// What a scheduler pass at `now` does for a person whose next digest was due at
+    /// `due` (`due <= now`): digests due on an earlier local date than today's are
+    /// missed (the service was not running on that day), one due today is sent even if
+    /// late, and `next` is the first send instant after `now`.
+    pub fn plan_due(
+        &self,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+        holidays: &[NaiveDate],
+    ) -> DuePlan {
+        let tz = self.time_zone.tz();
+        let today = now.with_timezone(&tz).date_naive();
+        let mut plan = DuePlan {
+            missed: Vec::new(),
+            today: None,
+            next: self.next_send_after(now, holidays),
+        };
+        let mut instant = due;
+        // Sixty occurrences reach back two months and more; a longer outage records
+        // the most recent sixty misses only.
+        let mut occurrences = Vec::new();
+        while instant <= now {
+            occurrences.push(instant);
+            instant = self.next_send_after(instant, holidays);
+        }
+        let skip = occurrences.len().saturating_sub(60);
+        for instant in occurrences.into_iter().skip(skip) {
+            let date = instant.with_timezone(&tz).date_naive();
+            if date < today {
+                plan.missed.push((date, instant));
+            } else {
+                plan.today = Some((date, instant));
+            }
+        }
+        plan
     }
 
     /// The UTC instant of this schedule's send time on a local date.
@@ -277,5 +322,131 @@ mod tests {
             utc("2026-06-10T16:00:00Z")
         );
         assert_eq!(niue.next_send_after(now, &[]), utc("2026-06-10T17:00:00Z"));
+    }
+
+    /// Drives a schedule the way the scheduler does, one pass a minute over `days`
+    /// days from `start`, and returns every (local date, instant) queued.
+    fn simulate(
+        s: &Schedule,
+        start: DateTime<Utc>,
+        days: i64,
+        holidays: &[NaiveDate],
+    ) -> Vec<(NaiveDate, DateTime<Utc>)> {
+        let mut next = s.next_send_after(start, holidays);
+        let mut queued = Vec::new();
+        let mut now = start;
+        while now < start + Duration::days(days) {
+            now += Duration::minutes(1);
+            if next <= now {
+                let plan = s.plan_due(next, now, holidays);
+                assert!(plan.missed.is_empty(), "a pass every minute never misses");
+                queued.extend(plan.today);
+                next = plan.next;
+            }
+        }
+        queued
+    }
+
+    fn one_per_date(queued: &[(NaiveDate, DateTime<Utc>)]) {
+        let mut dates: Vec<NaiveDate> = queued.iter().map(|(d, _)| *d).collect();
+        let n = dates.len();
+        dates.dedup();
+        assert_eq!(dates.len(), n, "a local date was queued twice: {queued:?}");
+    }
+
+    #[test]
+    fn exactly_one_digest_per_local_date_across_spring_forward() {
+        // New York springs forward on 2026-03-08: 02:30 does not exist that day.
+        let s = schedule("America/New_York", "02:30", Days::EveryDay);
+        let queued = simulate(&s, utc("2026-03-06T00:00:00Z"), 5, &[]);
+        one_per_date(&queued);
+        let dates: Vec<String> = queued.iter().map(|(d, _)| d.to_string()).collect();
+        assert_eq!(
+            dates,
+            [
+                "2026-03-06",
+                "2026-03-07",
+                "2026-03-08",
+                "2026-03-09",
+                "2026-03-10"
+            ]
+        );
+        // On the day itself it goes at 03:00 EDT, the first instant after the gap.
+        assert_eq!(queued[2].1, utc("2026-03-08T07:00:00Z"));
+    }
+
+    #[test]
+    fn exactly_one_digest_per_local_date_across_fall_back() {
+        // New York falls back on 2026-11-01: 01:30 happens twice that day.
+        let s = schedule("America/New_York", "01:30", Days::EveryDay);
+        let queued = simulate(&s, utc("2026-10-30T00:00:00Z"), 5, &[]);
+        one_per_date(&queued);
+        assert_eq!(queued.len(), 5);
+        let sunday = queued
+            .iter()
+            .find(|(d, _)| d.to_string() == "2026-11-01")
+            .unwrap();
+        assert_eq!(
+            sunday.1,
+            utc("2026-11-01T05:30:00Z"),
+            "the first 01:30 (EDT)"
+        );
+    }
+
+    #[test]
+    fn utc_plus_14_and_utc_minus_11_each_get_their_own_dates() {
+        for (zone, offset_hours) in [("Pacific/Kiritimati", 14), ("Pacific/Pago_Pago", -11)] {
+            let s = schedule(zone, "07:00", Days::EveryDay);
+            let queued = simulate(&s, utc("2026-06-01T00:00:00Z"), 4, &[]);
+            one_per_date(&queued);
+            assert!(queued.len() >= 3, "{zone}: {queued:?}");
+            for (date, instant) in &queued {
+                // 07:00 local is 07:00 - offset in UTC.
+                let expected = date.and_hms_opt(7, 0, 0).unwrap() - Duration::hours(offset_hours);
+                assert_eq!(instant.naive_utc(), expected, "{zone}");
+            }
+        }
+    }
+
+    #[test]
+    fn trading_days_across_a_holiday_weekend() {
+        // Thanksgiving 2026 is Thursday 26 November.
+        let thanksgiving = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        let s = schedule("America/New_York", "08:00", Days::TradingDays);
+        let queued = simulate(&s, utc("2026-11-24T00:00:00Z"), 7, &[thanksgiving]);
+        let dates: Vec<String> = queued.iter().map(|(d, _)| d.to_string()).collect();
+        assert_eq!(
+            dates,
+            ["2026-11-24", "2026-11-25", "2026-11-27", "2026-11-30"]
+        );
+    }
+
+    #[test]
+    fn after_downtime_today_is_sent_late_and_earlier_days_are_missed() {
+        let s = schedule("Europe/Paris", "07:00", Days::EveryDay);
+        // Due Monday 07:00 Paris; the service comes back on Wednesday at 15:00 Paris.
+        let due = utc("2026-11-23T06:00:00Z");
+        let now = utc("2026-11-25T14:00:00Z");
+        let plan = s.plan_due(due, now, &[]);
+        let missed: Vec<String> = plan.missed.iter().map(|(d, _)| d.to_string()).collect();
+        assert_eq!(missed, ["2026-11-23", "2026-11-24"]);
+        assert_eq!(
+            plan.today,
+            Some((
+                NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+                utc("2026-11-25T06:00:00Z")
+            ))
+        );
+        assert_eq!(plan.next, utc("2026-11-26T06:00:00Z"));
+    }
+
+    #[test]
+    fn a_digest_due_late_yesterday_evening_is_missed_after_local_midnight() {
+        let s = schedule("America/Los_Angeles", "23:30", Days::EveryDay);
+        let due = utc("2026-11-24T07:30:00Z"); // Mon 23:30 in Los Angeles
+        let plan = s.plan_due(due, utc("2026-11-24T08:10:00Z"), &[]); // Tue 00:10 there
+        assert_eq!(plan.missed.len(), 1);
+        assert_eq!(plan.today, None);
+        assert_eq!(plan.next, utc("2026-11-25T07:30:00Z"));
     }
 }

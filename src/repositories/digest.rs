@@ -161,15 +161,16 @@ struct EarningDb {
     revenue_actual: Option<f64>,
 }
 
-/// The next earnings release per symbol between `from` and `to` (inclusive).
-pub async fn next_earnings(
+/// Every earnings release of the symbols between `from` and `to` (inclusive), by
+/// symbol and date.
+pub async fn earnings_between(
     db: impl PgExecutor<'_>,
     symbols: &[String],
     from: NaiveDate,
     to: NaiveDate,
 ) -> sqlx::Result<Vec<EarningRow>> {
     let rows: Vec<EarningDb> = sqlx::query_as(
-        "select distinct on (symbol) symbol, report_date, hour, year, quarter, eps_estimate, eps_actual,
+        "select symbol, report_date, hour, year, quarter, eps_estimate, eps_actual,
                 revenue_estimate, revenue_actual
          from earnings where symbol = any($1) and report_date between $2 and $3
          order by symbol, report_date",
@@ -179,18 +180,19 @@ pub async fn next_earnings(
     .bind(to)
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|e| EarningRow {
-            symbol: e.symbol,
-            report_date: e.report_date,
-            hour: e.hour,
-            year: e.year,
-            quarter: e.quarter,
-            eps_estimate: e.eps_estimate,
-            eps_actual: e.eps_actual,
-            revenue_estimate: e.revenue_estimate,
-            revenue_actual: e.revenue_actual,
-        })
-        .collect())
+    Ok(rows.into_iter().map(earning_row).collect())
+}
+
+fn earning_row(e: EarningDb) -> EarningRow {
+    EarningRow {
+        symbol: e.symbol,
+        report_date: e.report_date,
+        hour: e.hour,
+        year: e.year,
+        quarter: e.quarter,
+        eps_estimate: e.eps_estimate,
+        eps_actual: e.eps_actual,
+        revenue_estimate: e.revenue_estimate,
+        revenue_actual: e.revenue_actual,
+    }
 }

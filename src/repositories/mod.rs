@@ -1,11 +1,14 @@
 //! All SQL lives here. Functions take any executor (pool, connection or transaction),
 //! so the service that needs atomicity decides where the transaction boundary is.
 
+pub mod audit_outbox;
 pub mod digest;
+pub mod digest_jobs;
 pub mod market;
 pub mod outbox;
 pub mod preferences;
 pub mod sessions;
+pub mod signing_keys;
 pub mod symbols;
 pub mod tokens;
 pub mod users;

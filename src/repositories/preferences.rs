@@ -75,3 +75,18 @@ pub async fn update(
     .fetch_one(db)
     .await
 }
+
+/// Stops the schedule after an unsubscribe: paused, no next send, and when.
+/// False when there is no such account.
+pub async fn unsubscribe(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "update preferences
+         set paused = true, next_send_at = null, unsubscribed_at = coalesce(unsubscribed_at, now()),
+             updated_at = now()
+         where user_id = $1",
+    )
+    .bind(user_id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

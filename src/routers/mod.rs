@@ -10,6 +10,7 @@ pub mod me;
 pub mod operator;
 pub mod preferences;
 pub mod symbols;
+pub mod unsubscribe;
 pub mod watchlist;
 pub mod web;
 
@@ -72,6 +73,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(preferences::router())
         .merge(symbols::router())
         .merge(digests::router())
+        .merge(unsubscribe::router())
         .merge(operator::router())
         .merge(health::router())
 }

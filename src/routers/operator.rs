@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use super::extract::{ApiPath, ApiQuery};
 use crate::error::{ApiError, Problem};
+use crate::repositories::digest_jobs::{self, RunProblemRow, RunSummaryRow};
 use crate::repositories::market::{self, FailureRow, RunRow};
 use crate::services::accounts::CurrentUser;
 use crate::state::AppState;
@@ -18,6 +19,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_runs))
         .routes(routes!(get_run))
+        .routes(routes!(list_digest_runs))
+        .routes(routes!(get_digest_run))
 }
 
 fn require_operator(state: &AppState, user: &CurrentUser) -> Result<(), ApiError> {
@@ -181,5 +184,155 @@ pub async fn get_run(
     Ok(Json(EtlRunDetail {
         run: run.into(),
         failure_details: failures.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"id": 7, "trigger": "schedule", "started_at": "2026-11-23T12:30:00Z", "finished_at": "2026-11-23T12:30:01Z", "due": 120, "queued": 119, "missed": 1, "sent": 117, "failed": 1, "skipped": 1, "in_progress": 0}))]
+pub struct DigestRun {
+    pub id: i64,
+    /// `schedule` (a scheduler pass), `manual` (`quotidian run`) or `send_now`.
+    pub trigger: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// People found due.
+    pub due: i32,
+    /// Digests queued.
+    pub queued: i32,
+    /// Days recorded as missed (the service was down on them).
+    pub missed: i32,
+    pub sent: i64,
+    pub failed: i64,
+    /// Not sent on purpose: paused, unsubscribed, suppressed, unconfirmed.
+    pub skipped: i64,
+    /// Queued or being sent right now.
+    pub in_progress: i64,
+}
+
+impl From<RunSummaryRow> for DigestRun {
+    fn from(r: RunSummaryRow) -> Self {
+        Self {
+            id: r.id,
+            trigger: r.trigger,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            due: r.due,
+            queued: r.queued,
+            missed: r.missed,
+            sent: r.sent,
+            failed: r.failed,
+            skipped: r.skipped,
+            in_progress: r.in_progress,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DigestRunProblem {
+    pub job_id: i64,
+    pub user_id: uuid::Uuid,
+    pub local_date: chrono::NaiveDate,
+    /// `failed`, `skipped` or `missed`.
+    pub status: String,
+    pub attempts: i32,
+    pub reason: Option<String>,
+}
+
+impl From<RunProblemRow> for DigestRunProblem {
+    fn from(r: RunProblemRow) -> Self {
+        Self {
+            job_id: r.job_id,
+            user_id: r.user_id,
+            local_date: r.local_date,
+            status: r.status,
+            attempts: r.attempts,
+            reason: r.last_error,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DigestRunList {
+    /// Newest first.
+    pub runs: Vec<DigestRun>,
+    /// Pass as `before` for the next page; null on the last page.
+    pub next_before: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DigestRunDetail {
+    #[serde(flatten)]
+    pub run: DigestRun,
+    /// Up to 500 digests of the run that were not sent, with the reason.
+    pub problems: Vec<DigestRunProblem>,
+}
+
+/// List digest runs.
+///
+/// Operators only. Each scheduler pass, `quotidian run` or "send now" with where its
+/// digests stand: sent, failed, skipped, missed, in progress.
+#[utoipa::path(
+    get, path = "/api/v1/operator/digest-runs", tag = "operations",
+    security(("session" = [])),
+    params(RunListParams),
+    responses(
+        (status = 200, description = "Runs, newest first", body = DigestRunList),
+        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "limit out of range", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_digest_runs(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(params): ApiQuery<RunListParams>,
+) -> Result<Json<DigestRunList>, ApiError> {
+    require_operator(&state, &user)?;
+    let limit = params.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(crate::domain::DomainError::new("limit", "must be between 1 and 100").into());
+    }
+    let rows = digest_jobs::list_runs(&state.db, params.before, limit)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let next_before = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    Ok(Json(DigestRunList {
+        runs: rows.into_iter().map(Into::into).collect(),
+        next_before,
+    }))
+}
+
+/// One digest run with the digests that were not sent.
+#[utoipa::path(
+    get, path = "/api/v1/operator/digest-runs/{id}", tag = "operations",
+    security(("session" = [])),
+    params(("id" = i64, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "The run", body = DigestRunDetail),
+        (status = 400, description = "Id is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such run", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_digest_run(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<DigestRunDetail>, ApiError> {
+    require_operator(&state, &user)?;
+    let run = digest_jobs::get_run(&state.db, id)
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(|| ApiError::not_found(format!("There is no digest run {id}.")))?;
+    let problems = digest_jobs::run_problems(&state.db, id, 500)
+        .await
+        .map_err(anyhow::Error::from)?;
+    Ok(Json(DigestRunDetail {
+        run: run.into(),
+        problems: problems.into_iter().map(Into::into).collect(),
     }))
 }

@@ -2,9 +2,11 @@
 //! never see HTTP types and never write SQL.
 
 pub mod accounts;
+pub mod audit;
 pub mod digest;
 pub mod emails;
 pub mod etl;
+pub mod links;
 pub mod passwords;
 pub mod preferences;
 pub mod symbols;

@@ -71,7 +71,10 @@ async fn deliver(state: &AppState, email: OutboxEmail) {
             tracing::info!(%message_id, "email sent");
             outbox::mark_sent(&state.db, email.id, message_id).await
         }
-        Err(MailError::Transient(why)) if email.attempts < MAX_ATTEMPTS => {
+        // A link email that may have gone out is sent again: a second copy is harmless.
+        Err(MailError::Transient(why) | MailError::Unknown(why))
+            if email.attempts < MAX_ATTEMPTS =>
+        {
             let delay = retry_delay_secs(email.attempts);
             tracing::warn!(error = %why, delay_secs = delay, "email send failed; will retry");
             outbox::mark_retry(&state.db, email.id, why, delay).await

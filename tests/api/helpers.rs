@@ -3,6 +3,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use quotidian::clients::audit::{AuditStore, S3AuditStore};
 use quotidian::clients::mailer::{Mailer, SesMailer};
 use quotidian::config::Config;
 use quotidian::startup::Application;
@@ -58,8 +59,38 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[], None).await
 }
 
+/// The bucket test apps write audit records to, in the S3 emulator.
+pub const TEST_BUCKET: &str = "quotidian-test-audit";
+
+static BUCKET: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+/// The audit store of the S3 emulator, with the test bucket created once per run.
+pub async fn test_audit_store() -> Arc<S3AuditStore> {
+    env("AWS_ENDPOINT_URL_S3");
+    let store = Arc::new(S3AuditStore::from_env(TEST_BUCKET).await);
+    BUCKET
+        .get_or_init(|| async {
+            store
+                .ensure_bucket(None, None)
+                .await
+                .expect("create the test bucket in the S3 emulator");
+        })
+        .await;
+    store
+}
+
 /// Starts the app with extra environment settings and, optionally, another mailer.
 pub async fn spawn_app_with(settings: &[(&str, &str)], mailer: Option<Arc<dyn Mailer>>) -> TestApp {
+    let audit: Arc<dyn AuditStore> = test_audit_store().await;
+    spawn_app_full(settings, mailer, audit).await
+}
+
+/// Starts the app with settings, a mailer and an audit store of the test's choosing.
+pub async fn spawn_app_full(
+    settings: &[(&str, &str)],
+    mailer: Option<Arc<dyn Mailer>>,
+    audit: Arc<dyn AuditStore>,
+) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         quotidian::telemetry::init(false);
     }
@@ -72,6 +103,11 @@ pub async fn spawn_app_with(settings: &[(&str, &str)], mailer: Option<Arc<dyn Ma
             "test-secret-key-of-at-least-32-characters".into(),
         ),
         ("QUOTIDIAN_MAX_CONCURRENT_HASHES".into(), "2".into()),
+        ("QUOTIDIAN_S3_BUCKET".into(), TEST_BUCKET.into()),
+        ("QUOTIDIAN_SES_MAX_SEND_RATE".into(), "1000".into()),
+        ("QUOTIDIAN_SCHEDULER_TICK_MS".into(), "200".into()),
+        ("QUOTIDIAN_DIGEST_POLL_MS".into(), "100".into()),
+        ("QUOTIDIAN_DIGEST_RETRY_BASE_MS".into(), "100".into()),
     ]);
     for (k, v) in settings {
         vars.insert((*k).into(), (*v).into());
@@ -84,7 +120,7 @@ pub async fn spawn_app_with(settings: &[(&str, &str)], mailer: Option<Arc<dyn Ma
             Arc::new(SesMailer::from_env(None).await)
         }
     };
-    let app = Application::build(config, mailer)
+    let app = Application::build_with(config, mailer, audit)
         .await
         .expect("build application");
     let address = format!("http://127.0.0.1:{}", app.port());

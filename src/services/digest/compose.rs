@@ -18,6 +18,8 @@ pub struct DigestInput {
     pub sample: bool,
     /// In watchlist order.
     pub tickers: Vec<TickerInput>,
+    /// The one-click unsubscribe page for this person, shown in the footer.
+    pub unsubscribe_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -74,6 +76,7 @@ struct HtmlPart<'a> {
     sample: bool,
     movers: &'a str,
     tickers: &'a [TickerView],
+    unsubscribe_url: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -83,6 +86,7 @@ struct TextPart<'a> {
     sample: bool,
     movers: &'a str,
     tickers: &'a [TickerView],
+    unsubscribe_url: Option<&'a str>,
 }
 
 fn money(value: f64, currency: Option<&str>) -> String {
@@ -251,6 +255,7 @@ pub fn compose(input: &DigestInput) -> anyhow::Result<Composed> {
         sample: input.sample,
         movers: &movers,
         tickers: &tickers,
+        unsubscribe_url: input.unsubscribe_url.as_deref(),
     }
     .render()?;
     let text = TextPart {
@@ -258,6 +263,7 @@ pub fn compose(input: &DigestInput) -> anyhow::Result<Composed> {
         sample: input.sample,
         movers: &movers,
         tickers: &tickers,
+        unsubscribe_url: input.unsubscribe_url.as_deref(),
     }
     .render()?;
     Ok(Composed {
@@ -322,6 +328,7 @@ mod tests {
         DigestInput {
             local_date: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
             sample: false,
+            unsubscribe_url: Some("https://quotidian.example/unsubscribe?token=abc&amp=1".into()),
             tickers: vec![
                 TickerInput {
                     symbol: "AAPL".into(),

@@ -1,0 +1,113 @@
+//! Audit records waiting to be put to S3. Written in the same transaction as the
+//! state they describe; the flusher marks them written once S3 holds them.
+
+use sqlx::PgExecutor;
+
+/// Queues a record; a second record under the same key is ignored (the first wins,
+/// as it does in the bucket).
+pub async fn enqueue(
+    db: impl PgExecutor<'_>,
+    kind: &str,
+    key: &str,
+    body: &serde_json::Value,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into audit_outbox (kind, key, body) values ($1, $2, $3) on conflict (key) do nothing",
+    )
+    .bind(kind)
+    .bind(key)
+    .bind(body)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Queues several records at once (same kind).
+pub async fn enqueue_many(
+    db: impl PgExecutor<'_>,
+    kind: &str,
+    keys: &[String],
+    bodies: &[serde_json::Value],
+) -> sqlx::Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "insert into audit_outbox (kind, key, body)
+         select $1, k, b from unnest($2::text[], $3::jsonb[]) as r (k, b)
+         on conflict (key) do nothing",
+    )
+    .bind(kind)
+    .bind(keys)
+    .bind(bodies)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct PendingRecord {
+    pub id: i64,
+    pub key: String,
+    pub body: serde_json::Value,
+    pub attempts: i32,
+}
+
+/// Claims up to `limit` unwritten records under a lease (their next attempt moves
+/// past it), so several flushers share the work and a crashed one's records return.
+pub async fn claim(
+    db: impl PgExecutor<'_>,
+    limit: i64,
+    lease_secs: f64,
+) -> sqlx::Result<Vec<PendingRecord>> {
+    sqlx::query_as(
+        "with due as (
+             select id from audit_outbox
+             where written_at is null and next_attempt_at <= now()
+             order by next_attempt_at, id
+             limit $1
+             for update skip locked
+         )
+         update audit_outbox a
+         set attempts = a.attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
+         from due where a.id = due.id
+         returning a.id, a.key, a.body, a.attempts",
+    )
+    .bind(limit)
+    .bind(lease_secs)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn mark_written(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<()> {
+    sqlx::query("update audit_outbox set written_at = now(), last_error = null where id = any($1)")
+        .bind(ids)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn mark_retry(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    error: &str,
+    delay_secs: f64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update audit_outbox set last_error = $2, next_attempt_at = now() + make_interval(secs => $3)
+         where id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(delay_secs)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Records not yet in S3.
+pub async fn backlog(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from audit_outbox where written_at is null")
+        .fetch_one(db)
+        .await
+}

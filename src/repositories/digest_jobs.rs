@@ -1,0 +1,557 @@
+//! Digest runs and jobs: one job per (person, local date), claimed by workers with
+//! `for update skip locked`. The state machine is described in the migration.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+// ---- runs -------------------------------------------------------------------------
+
+pub async fn create_run(db: impl PgExecutor<'_>, trigger: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("insert into digest_runs (trigger) values ($1) returning id")
+        .bind(trigger)
+        .fetch_one(db)
+        .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RunRow {
+    pub id: i64,
+    pub trigger: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub due: i32,
+    pub queued: i32,
+    pub missed: i32,
+}
+
+pub async fn finish_run(
+    db: impl PgExecutor<'_>,
+    run_id: i64,
+    due: i32,
+    queued: i32,
+    missed: i32,
+) -> sqlx::Result<RunRow> {
+    sqlx::query_as(
+        "update digest_runs set finished_at = now(), due = $2, queued = $3, missed = $4
+         where id = $1
+         returning id, trigger, started_at, finished_at, due, queued, missed",
+    )
+    .bind(run_id)
+    .bind(due)
+    .bind(queued)
+    .bind(missed)
+    .fetch_one(db)
+    .await
+}
+
+/// A run with where its digests stand now.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RunSummaryRow {
+    pub id: i64,
+    pub trigger: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub due: i32,
+    pub queued: i32,
+    pub missed: i32,
+    pub sent: i64,
+    pub failed: i64,
+    pub skipped: i64,
+    pub in_progress: i64,
+}
+
+const RUN_SUMMARY: &str =
+    "select r.id, r.trigger, r.started_at, r.finished_at, r.due, r.queued, r.missed,
+        count(*) filter (where j.status = 'sent') as sent,
+        count(*) filter (where j.status = 'failed') as failed,
+        count(*) filter (where j.status = 'skipped') as skipped,
+        count(*) filter (where j.status in ('pending', 'claimed', 'sending')) as in_progress
+ from digest_runs r left join digest_jobs j on j.run_id = r.id";
+
+/// Newest first; `before` pages backwards by id.
+pub async fn list_runs(
+    db: impl PgExecutor<'_>,
+    before: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<RunSummaryRow>> {
+    sqlx::query_as(&format!(
+        "{RUN_SUMMARY} where ($1::bigint is null or r.id < $1)
+         group by r.id order by r.id desc limit $2"
+    ))
+    .bind(before)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn get_run(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<RunSummaryRow>> {
+    sqlx::query_as(&format!("{RUN_SUMMARY} where r.id = $1 group by r.id"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Jobs of a run that did not end as sent, for operators.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RunProblemRow {
+    pub job_id: i64,
+    pub user_id: Uuid,
+    pub local_date: NaiveDate,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+}
+
+pub async fn run_problems(
+    db: impl PgExecutor<'_>,
+    run_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<RunProblemRow>> {
+    sqlx::query_as(
+        "select id as job_id, user_id, local_date, status, attempts, last_error
+         from digest_jobs where run_id = $1 and status in ('failed', 'skipped', 'missed')
+         order by id limit $2",
+    )
+    .bind(run_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+// ---- scheduling --------------------------------------------------------------------
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DueUserRow {
+    pub user_id: Uuid,
+    pub time_zone: String,
+    pub send_time: NaiveTime,
+    pub days: String,
+    pub next_send_at: DateTime<Utc>,
+}
+
+/// Up to `limit` people whose next digest is due by `now`, locked until the
+/// transaction ends; rows another scheduler holds are skipped. An index range scan
+/// over due rows only (`preferences_next_send_at_idx`).
+pub async fn lock_due_users(
+    tx: &mut PgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<DueUserRow>> {
+    sqlx::query_as(
+        "select user_id, time_zone, send_time, days, next_send_at
+         from preferences
+         where next_send_at <= $1
+         order by next_send_at
+         limit $2
+         for update skip locked",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(tx)
+    .await
+}
+
+pub async fn set_next_send(
+    tx: &mut PgConnection,
+    user_ids: &[Uuid],
+    next: &[Option<DateTime<Utc>>],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update preferences p set next_send_at = n.next
+         from unnest($1::uuid[], $2::timestamptz[]) as n (user_id, next)
+         where p.user_id = n.user_id",
+    )
+    .bind(user_ids)
+    .bind(next)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Jobs to create, column by column.
+#[derive(Debug, Default)]
+pub struct NewJobs {
+    pub user_ids: Vec<Uuid>,
+    pub local_dates: Vec<NaiveDate>,
+    pub due_ats: Vec<DateTime<Utc>>,
+    /// `pending`, or `missed` for a local date that had already ended.
+    pub statuses: Vec<String>,
+    pub errors: Vec<Option<String>>,
+}
+
+impl NewJobs {
+    pub fn push(
+        &mut self,
+        user_id: Uuid,
+        local_date: NaiveDate,
+        due_at: DateTime<Utc>,
+        status: &str,
+        error: Option<String>,
+    ) {
+        self.user_ids.push(user_id);
+        self.local_dates.push(local_date);
+        self.due_ats.push(due_at);
+        self.statuses.push(status.to_owned());
+        self.errors.push(error);
+    }
+
+    pub fn len(&self) -> usize {
+        self.user_ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.user_ids.is_empty()
+    }
+}
+
+/// A job as the audit trail records it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobRecordRow {
+    pub id: i64,
+    pub user_id: Uuid,
+    pub local_date: NaiveDate,
+    pub run_id: Option<i64>,
+    pub trigger: String,
+    pub due_at: DateTime<Utc>,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub content_hash: Option<String>,
+    pub ses_message_id: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+const RECORD_COLUMNS: &str =
+    "id, user_id, local_date, run_id, trigger, due_at, status, attempts, last_error,
+     content_hash, ses_message_id, sent_at, finished_at, created_at";
+
+/// Inserts the jobs that do not exist yet (one per person and local date) and returns
+/// those it inserted. Missed ones are inserted already finished.
+pub async fn insert_jobs(
+    tx: &mut PgConnection,
+    run_id: Option<i64>,
+    trigger: &str,
+    jobs: &NewJobs,
+) -> sqlx::Result<Vec<JobRecordRow>> {
+    sqlx::query_as(&format!(
+        "insert into digest_jobs (user_id, local_date, run_id, trigger, due_at, status, last_error, finished_at)
+         select j.user_id, j.local_date, $1, $2, j.due_at, j.status, j.error,
+                case when j.status = 'pending' then null else now() end
+         from unnest($3::uuid[], $4::date[], $5::timestamptz[], $6::text[], $7::text[])
+              as j (user_id, local_date, due_at, status, error)
+         on conflict (user_id, local_date) do nothing
+         returning {RECORD_COLUMNS}"
+    ))
+    .bind(run_id)
+    .bind(trigger)
+    .bind(&jobs.user_ids)
+    .bind(&jobs.local_dates)
+    .bind(&jobs.due_ats)
+    .bind(&jobs.statuses)
+    .bind(&jobs.errors)
+    .fetch_all(tx)
+    .await
+}
+
+pub async fn find_for_day(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    local_date: NaiveDate,
+) -> sqlx::Result<Option<JobRecordRow>> {
+    sqlx::query_as(&format!(
+        "select {RECORD_COLUMNS} from digest_jobs where user_id = $1 and local_date = $2"
+    ))
+    .bind(user_id)
+    .bind(local_date)
+    .fetch_optional(db)
+    .await
+}
+
+// ---- delivery ----------------------------------------------------------------------
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedJobRow {
+    pub id: i64,
+    pub user_id: Uuid,
+    pub local_date: NaiveDate,
+    pub trigger: String,
+    pub attempts: i32,
+}
+
+/// Claims up to `limit` ready jobs under a lease. Nothing has been sent for a claimed
+/// job, so one whose lease runs out simply goes back to `pending`.
+pub async fn claim(
+    db: impl PgExecutor<'_>,
+    limit: i64,
+    lease_secs: f64,
+) -> sqlx::Result<Vec<ClaimedJobRow>> {
+    sqlx::query_as(
+        "with ready as (
+             select id from digest_jobs
+             where status = 'pending' and next_attempt_at <= now()
+             order by next_attempt_at, id
+             limit $1
+             for update skip locked
+         )
+         update digest_jobs j
+         set status = 'claimed', attempts = j.attempts + 1,
+             lease_until = now() + make_interval(secs => $2)
+         from ready where j.id = ready.id
+         returning j.id, j.user_id, j.local_date, j.trigger, j.attempts",
+    )
+    .bind(limit)
+    .bind(lease_secs)
+    .fetch_all(db)
+    .await
+}
+
+pub struct SendingContent<'a> {
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub html: &'a str,
+    pub text: &'a str,
+    pub content_hash: &'a str,
+}
+
+/// Records the digest and moves the job to `sending`, committed before SES is called.
+/// False when this worker's claim is gone (its lease ran out and someone else took
+/// the job): then it must not send.
+pub async fn mark_sending(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    attempts: i32,
+    lease_secs: f64,
+    content: &SendingContent<'_>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "update digest_jobs
+         set status = 'sending', lease_until = now() + make_interval(secs => $3),
+             recipient = $4, subject = $5, html_body = $6, text_body = $7, content_hash = $8
+         where id = $1 and status = 'claimed' and attempts = $2",
+    )
+    .bind(id)
+    .bind(attempts)
+    .bind(lease_secs)
+    .bind(content.recipient)
+    .bind(content.subject)
+    .bind(content.html)
+    .bind(content.text)
+    .bind(content.content_hash)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends a job this worker holds (`claimed` or `sending`, same attempt) as `sent`,
+/// `failed` or `skipped`. `None` when the job is no longer this worker's.
+pub async fn finish(
+    tx: &mut PgConnection,
+    id: i64,
+    attempts: i32,
+    status: &str,
+    error: Option<&str>,
+    ses_message_id: Option<&str>,
+) -> sqlx::Result<Option<JobRecordRow>> {
+    sqlx::query_as(&format!(
+        "update digest_jobs
+         set status = $3, last_error = $4, ses_message_id = $5,
+             sent_at = case when $3 = 'sent' then now() end,
+             finished_at = now(), lease_until = null
+         where id = $1 and attempts = $2 and status in ('claimed', 'sending')
+         returning {RECORD_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(attempts)
+    .bind(status)
+    .bind(error)
+    .bind(ses_message_id)
+    .fetch_optional(tx)
+    .await
+}
+
+/// SES refused the digest for now (throttling, a transient error): back to `pending`.
+pub async fn retry_later(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    attempts: i32,
+    error: &str,
+    delay_ms: u64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "update digest_jobs
+         set status = 'pending', lease_until = null, last_error = $3,
+             next_attempt_at = now() + make_interval(secs => $4)
+         where id = $1 and attempts = $2 and status in ('claimed', 'sending')",
+    )
+    .bind(id)
+    .bind(attempts)
+    .bind(error)
+    .bind(delay_ms as f64 / 1000.0)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Claims whose lease ran out (the worker stopped before sending): back to `pending`.
+pub async fn release_expired_claims(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "update digest_jobs set status = 'pending', lease_until = null
+         where status = 'claimed' and lease_until < now()",
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Jobs left in `sending` by a worker that stopped during the SES call: they may have
+/// been delivered, so they end as failed ("outcome unknown") and are never re-sent.
+pub async fn fail_expired_sending(
+    tx: &mut PgConnection,
+    limit: i64,
+    reason: &str,
+) -> sqlx::Result<Vec<JobRecordRow>> {
+    sqlx::query_as(&format!(
+        "with stuck as (
+             select id from digest_jobs
+             where status = 'sending' and lease_until < now()
+             limit $1
+             for update skip locked
+         )
+         update digest_jobs j
+         set status = 'failed', last_error = $2, finished_at = now(), lease_until = null
+         from stuck where j.id = stuck.id
+         returning {}",
+        RECORD_COLUMNS
+            .split(", ")
+            .map(|c| format!("j.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .bind(limit)
+    .bind(reason)
+    .fetch_all(tx)
+    .await
+}
+
+/// What a batch of digests needs to know about its recipients.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RecipientRow {
+    pub user_id: Uuid,
+    pub email: String,
+    pub confirmed: bool,
+    pub time_zone: String,
+    pub paused: bool,
+    pub unsubscribed: bool,
+    pub include_news: bool,
+    pub include_earnings: bool,
+    pub suppressed: Option<String>,
+}
+
+pub async fn recipients(
+    db: impl PgExecutor<'_>,
+    user_ids: &[Uuid],
+) -> sqlx::Result<Vec<RecipientRow>> {
+    sqlx::query_as(
+        "select u.id as user_id, u.email, u.confirmed_at is not null as confirmed, p.time_zone, p.paused,
+                p.unsubscribed_at is not null as unsubscribed, p.include_news, p.include_earnings,
+                null::text as suppressed
+         from users u join preferences p on p.user_id = u.id
+         where u.id = any($1)",
+    )
+    .bind(user_ids)
+    .fetch_all(db)
+    .await
+}
+
+/// The watchlists of several people, in each list's order.
+pub async fn watchlists(
+    db: impl PgExecutor<'_>,
+    user_ids: &[Uuid],
+) -> sqlx::Result<Vec<(Uuid, String)>> {
+    sqlx::query_as(
+        "select user_id, symbol from watchlist_items where user_id = any($1)
+         order by user_id, added_at, symbol",
+    )
+    .bind(user_ids)
+    .fetch_all(db)
+    .await
+}
+
+// ---- history -----------------------------------------------------------------------
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub local_date: NaiveDate,
+    pub trigger: String,
+    pub status: String,
+    pub subject: Option<String>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A person's digests, newest date first; `before` pages backwards by local date.
+pub async fn history(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    before: Option<NaiveDate>,
+    limit: i64,
+) -> sqlx::Result<Vec<HistoryRow>> {
+    sqlx::query_as(
+        "select id, local_date, trigger, status, subject, last_error, sent_at, created_at
+         from digest_jobs
+         where user_id = $1 and ($2::date is null or local_date < $2)
+         order by local_date desc limit $3",
+    )
+    .bind(user_id)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SentDigestRow {
+    pub id: i64,
+    pub local_date: NaiveDate,
+    pub trigger: String,
+    pub status: String,
+    pub recipient: Option<String>,
+    pub subject: Option<String>,
+    pub html_body: Option<String>,
+    pub text_body: Option<String>,
+    pub content_hash: Option<String>,
+    pub ses_message_id: Option<String>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+pub async fn get_for_user(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    id: i64,
+) -> sqlx::Result<Option<SentDigestRow>> {
+    sqlx::query_as(
+        "select id, local_date, trigger, status, recipient, subject, html_body, text_body, content_hash,
+                ses_message_id, last_error, sent_at
+         from digest_jobs where user_id = $1 and id = $2",
+    )
+    .bind(user_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Digests not yet finished, and the earliest instant one of them may be tried again.
+pub async fn unfinished(db: impl PgExecutor<'_>) -> sqlx::Result<(i64, Option<DateTime<Utc>>)> {
+    sqlx::query_as(
+        "select count(*), min(next_attempt_at) filter (where status = 'pending')
+         from digest_jobs where status in ('pending', 'claimed', 'sending')",
+    )
+    .fetch_one(db)
+    .await
+}

@@ -1,0 +1,185 @@
+//! Audit records: what they hold, their keys, and the flusher that puts them to S3.
+//!
+//! A record is queued in `audit_outbox` in the same transaction as the state it
+//! describes, so a committed delivery always has its record queued. The flusher puts
+//! each to S3 under a key derived from the record's own id with `If-None-Match: *`;
+//! "already there" counts as done. S3 being down only grows the outbox.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use sqlx::PgConnection;
+
+use crate::clients::audit::{AuditError, PutOutcome};
+use crate::repositories::audit_outbox;
+use crate::repositories::digest_jobs::{JobRecordRow, RunRow};
+use crate::state::AppState;
+
+pub const KIND_DELIVERY: &str = "delivery";
+pub const KIND_RUN: &str = "run";
+const FORMAT_VERSION: u32 = 1;
+
+/// Lease on claimed records: longer than the S3 client's whole operation timeout.
+const LEASE_SECS: f64 = 90.0;
+const BATCH: i64 = 100;
+const CONCURRENT_PUTS: usize = 8;
+
+/// The key of a delivery record: one per digest job, so one per person and day.
+pub fn delivery_key(job: &JobRecordRow) -> String {
+    format!("deliveries/{}/{}.json", job.local_date, job.id)
+}
+
+pub fn run_key(run: &RunRow) -> String {
+    format!("runs/{}.json", run.id)
+}
+
+/// SHA-256 of a digest's subject, HTML and text, as recorded in its audit record.
+pub fn content_hash(subject: &str, html: &str, text: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [subject, html, text] {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    format!("sha256:{:x}", hasher.finalize())
+}
+
+pub fn delivery_record(job: &JobRecordRow) -> Value {
+    json!({
+        "record": KIND_DELIVERY,
+        "version": FORMAT_VERSION,
+        "job_id": job.id,
+        "user_id": job.user_id,
+        "local_date": job.local_date,
+        "run_id": job.run_id,
+        "trigger": job.trigger,
+        "outcome": job.status,
+        "reason": job.last_error,
+        "attempts": job.attempts,
+        "ses_message_id": job.ses_message_id,
+        "content_hash": job.content_hash,
+        "due_at": job.due_at,
+        "queued_at": job.created_at,
+        "sent_at": job.sent_at,
+        "finished_at": job.finished_at,
+    })
+}
+
+pub fn run_record(run: &RunRow) -> Value {
+    json!({
+        "record": KIND_RUN,
+        "version": FORMAT_VERSION,
+        "run_id": run.id,
+        "trigger": run.trigger,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "due": run.due,
+        "queued": run.queued,
+        "missed": run.missed,
+    })
+}
+
+/// Queues the delivery records of finished jobs, in the caller's transaction.
+pub async fn queue_deliveries(tx: &mut PgConnection, jobs: &[&JobRecordRow]) -> sqlx::Result<()> {
+    let keys: Vec<String> = jobs.iter().map(|j| delivery_key(j)).collect();
+    let bodies: Vec<Value> = jobs.iter().map(|j| delivery_record(j)).collect();
+    audit_outbox::enqueue_many(&mut *tx, KIND_DELIVERY, &keys, &bodies).await
+}
+
+pub async fn queue_run(tx: &mut PgConnection, run: &RunRow) -> sqlx::Result<()> {
+    audit_outbox::enqueue(&mut *tx, KIND_RUN, &run_key(run), &run_record(run)).await
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FlushReport {
+    pub claimed: usize,
+    pub written: usize,
+    pub already_there: usize,
+    pub failed: usize,
+}
+
+/// Backoff after the n-th failed put: 2 s, 4 s ... capped at 5 minutes.
+fn retry_delay_secs(attempts: i32) -> f64 {
+    let exp = attempts.clamp(1, 20) as u32 - 1;
+    (2.0 * 2f64.powi(exp as i32)).min(300.0)
+}
+
+/// Puts one batch of pending records to the audit store.
+pub async fn flush_once(state: &AppState) -> anyhow::Result<FlushReport> {
+    use futures_util::StreamExt as _;
+
+    let batch = audit_outbox::claim(&state.db, BATCH, LEASE_SECS).await?;
+    let mut report = FlushReport {
+        claimed: batch.len(),
+        ..FlushReport::default()
+    };
+    let results: Vec<(i64, i32, Result<PutOutcome, AuditError>)> =
+        futures_util::stream::iter(batch)
+            .map(|record| async move {
+                let body = serde_json::to_vec_pretty(&record.body).unwrap_or_default();
+                let outcome = state
+                    .audit
+                    .put_once(&record.key, &body, "application/json")
+                    .await;
+                (record.id, record.attempts, outcome)
+            })
+            .buffer_unordered(CONCURRENT_PUTS)
+            .collect()
+            .await;
+    let mut done = Vec::new();
+    for (id, attempts, outcome) in results {
+        match outcome {
+            Ok(PutOutcome::Written) => {
+                report.written += 1;
+                done.push(id);
+            }
+            Ok(PutOutcome::AlreadyThere) => {
+                report.already_there += 1;
+                done.push(id);
+            }
+            Err(error) => {
+                report.failed += 1;
+                let delay = retry_delay_secs(attempts);
+                tracing::warn!(record = id, attempts, delay_secs = delay, error = %error, "audit record not stored yet; will retry");
+                audit_outbox::mark_retry(&state.db, id, &error.to_string(), delay).await?;
+            }
+        }
+    }
+    audit_outbox::mark_written(&state.db, &done).await?;
+    Ok(report)
+}
+
+/// Flushes until nothing is due or `deadline` passes; for `quotidian run`.
+pub async fn flush_all(state: &AppState, deadline: Duration) -> anyhow::Result<FlushReport> {
+    let until = tokio::time::Instant::now() + deadline;
+    let mut total = FlushReport::default();
+    loop {
+        let r = flush_once(state).await?;
+        total.claimed += r.claimed;
+        total.written += r.written;
+        total.already_there += r.already_there;
+        total.failed += r.failed;
+        if r.claimed == 0 || r.failed > 0 || tokio::time::Instant::now() >= until {
+            return Ok(total);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_content_hash_separates_its_parts() {
+        assert_ne!(content_hash("ab", "c", ""), content_hash("a", "bc", ""));
+        assert_eq!(content_hash("s", "h", "t"), content_hash("s", "h", "t"));
+        assert!(content_hash("s", "h", "t").starts_with("sha256:"));
+    }
+
+    #[test]
+    fn put_retries_back_off() {
+        assert_eq!(retry_delay_secs(1), 2.0);
+        assert_eq!(retry_delay_secs(3), 8.0);
+        assert_eq!(retry_delay_secs(30), 300.0);
+    }
+}

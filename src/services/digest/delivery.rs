@@ -1,0 +1,435 @@
+//! Delivery: claims queued digests, makes their market data fresh, composes and sends
+//! them through SES, and records each outcome with its audit record.
+//!
+//! At most one digest per person and day reaches SES (see docs/adr/0006):
+//! - the job row is unique per (person, local date);
+//! - a worker claims jobs under a lease (`claimed`: nothing sent yet, so an expired
+//!   claim is simply re-queued);
+//! - just before calling SES it commits `sending`; only a worker still holding that
+//!   exact attempt may then finish the job;
+//! - SES is called once per attempt with SDK retries off. An answer that proves the
+//!   message was refused (throttling, 5xx, connection refused) re-queues the job; an
+//!   ambiguous failure (timeout, dropped connection) and a `sending` lease that runs
+//!   out (the worker died mid-call) both end the job as failed with "outcome unknown",
+//!   never re-sent.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::{NaiveDate, Utc};
+use futures_util::StreamExt as _;
+use uuid::Uuid;
+
+use super::{InputRequest, MarketSnapshot, compose, distinct_symbols, unsubscribe_url};
+use crate::clients::mailer::{MailError, OutgoingEmail};
+use crate::domain::Symbol;
+use crate::repositories::digest_jobs::{self, ClaimedJobRow, RecipientRow, SendingContent};
+use crate::services::audit;
+use crate::services::etl::{self, NoProgress, RunOptions, RunOutcome};
+use crate::state::AppState;
+
+/// A claim must outlast composing and pacing a whole batch.
+const CLAIM_LEASE_SECS: f64 = 300.0;
+/// Longer than the SES client's whole operation timeout (30 s): a `sending` job is
+/// only declared "outcome unknown" once its worker cannot still be waiting on SES.
+const SENDING_LEASE_SECS: f64 = 120.0;
+/// How long a batch waits for another process's extraction before composing with the
+/// data already loaded.
+const ETL_WAIT: Duration = Duration::from_secs(30);
+
+pub const UNKNOWN_OUTCOME: &str = "outcome unknown: the worker stopped while SES was being called; \
+     not sent again, so that nobody gets two digests for one day";
+
+/// What one digest came to, for progress reporting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    Failed,
+    Skipped,
+    /// Refused for now (throttling, a transient error): queued again.
+    Retrying,
+    /// This worker lost its claim; someone else has the job.
+    Lost,
+}
+
+pub trait DeliveryProgress: Send + Sync {
+    fn finished(&self, _outcome: Outcome) {}
+}
+
+pub struct Quiet;
+impl DeliveryProgress for Quiet {}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BatchReport {
+    pub claimed: usize,
+    pub sent: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub retrying: usize,
+    pub lost: usize,
+    /// Jobs re-queued or failed by lease recovery before the batch.
+    pub recovered: usize,
+}
+
+impl BatchReport {
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Sent => self.sent += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::Retrying => self.retrying += 1,
+            Outcome::Lost => self.lost += 1,
+        }
+    }
+}
+
+/// Returns jobs whose worker disappeared: claims to the queue, sends in flight to
+/// "failed, outcome unknown" (with their audit records).
+pub async fn recover_expired(state: &AppState) -> anyhow::Result<usize> {
+    let released = digest_jobs::release_expired_claims(&state.db).await? as usize;
+    let mut tx = state.db.begin().await?;
+    let stuck = digest_jobs::fail_expired_sending(&mut tx, 1000, UNKNOWN_OUTCOME).await?;
+    let refs: Vec<_> = stuck.iter().collect();
+    audit::queue_deliveries(&mut tx, &refs).await?;
+    tx.commit().await?;
+    for job in &stuck {
+        tracing::error!(job_id = job.id, user_id = %job.user_id, "digest outcome unknown after a worker stopped mid-send");
+        crate::metrics::digest_finished("failed");
+    }
+    if !stuck.is_empty() {
+        state.audit_wakeup.notify_waiters();
+    }
+    Ok(released + stuck.len())
+}
+
+/// Brings the market data for `symbols` up to date (fresh rows are reused), waiting a
+/// while if another process is extracting. Failures are logged, not fatal: a ticker
+/// without data shows "data unavailable".
+async fn refresh(state: &AppState, symbols: &[String]) {
+    let parsed: Vec<Symbol> = symbols
+        .iter()
+        .filter_map(|s| Symbol::parse(s).ok())
+        .collect();
+    if parsed.is_empty() {
+        return;
+    }
+    let started = Instant::now();
+    loop {
+        let options = RunOptions {
+            trigger: "digest".into(),
+            symbols: Some(parsed.clone()),
+        };
+        match etl::run(state, options, &NoProgress).await {
+            Ok(RunOutcome::Completed(_)) => return,
+            Ok(RunOutcome::Busy) if started.elapsed() < ETL_WAIT => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Ok(RunOutcome::Busy) => {
+                tracing::warn!(
+                    "another extraction is still running; composing with the data loaded so far"
+                );
+                return;
+            }
+            Err(error) => {
+                tracing::error!(error = ?error, "refreshing market data failed; composing with the data loaded so far");
+                return;
+            }
+        }
+    }
+}
+
+/// Claims up to `limit` ready digests and delivers them.
+pub async fn deliver_batch(
+    state: &AppState,
+    limit: i64,
+    progress: &dyn DeliveryProgress,
+) -> anyhow::Result<BatchReport> {
+    let mut report = BatchReport {
+        recovered: recover_expired(state).await?,
+        ..BatchReport::default()
+    };
+    let jobs = digest_jobs::claim(&state.db, limit, CLAIM_LEASE_SECS).await?;
+    report.claimed = jobs.len();
+    if jobs.is_empty() {
+        return Ok(report);
+    }
+    let user_ids: Vec<Uuid> = jobs.iter().map(|j| j.user_id).collect();
+    let recipients: HashMap<Uuid, RecipientRow> = digest_jobs::recipients(&state.db, &user_ids)
+        .await?
+        .into_iter()
+        .map(|r| (r.user_id, r))
+        .collect();
+    let mut lists: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for (user_id, symbol) in digest_jobs::watchlists(&state.db, &user_ids).await? {
+        lists.entry(user_id).or_default().push(symbol);
+    }
+    let symbols = distinct_symbols(lists.values());
+    refresh(state, &symbols).await;
+    let first = jobs.iter().map(|j| j.local_date).min().expect("not empty");
+    let last = jobs.iter().map(|j| j.local_date).max().expect("not empty");
+    let snapshot = Arc::new(
+        MarketSnapshot::load(state, &symbols, Utc::now(), first, last)
+            .await
+            .context("loading market data for a digest batch")?,
+    );
+    let empty = Vec::new();
+    let outcomes: Vec<Outcome> = futures_util::stream::iter(jobs)
+        .map(|job| {
+            let recipient = recipients.get(&job.user_id);
+            let symbols = lists.get(&job.user_id).unwrap_or(&empty);
+            let snapshot = snapshot.clone();
+            async move {
+                let outcome = deliver_one(state, &snapshot, recipient, symbols, &job).await;
+                progress.finished(outcome);
+                outcome
+            }
+        })
+        .buffer_unordered(state.config.digest.concurrency)
+        .collect()
+        .await;
+    for outcome in outcomes {
+        report.count(outcome);
+    }
+    if report.sent + report.failed + report.skipped > 0 {
+        state.audit_wakeup.notify_waiters();
+    }
+    Ok(report)
+}
+
+/// Why a claimed digest is not sent at all, if it is not.
+fn skip_reason(job: &ClaimedJobRow, recipient: &RecipientRow) -> Option<String> {
+    if let Some(reason) = &recipient.suppressed {
+        return Some(format!("address suppressed ({reason})"));
+    }
+    if !recipient.confirmed {
+        return Some("address not confirmed".into());
+    }
+    if recipient.unsubscribed && job.trigger != "send_now" {
+        return Some("unsubscribed".into());
+    }
+    if recipient.paused && job.trigger != "send_now" {
+        return Some("paused".into());
+    }
+    None
+}
+
+fn local_today(recipient: &RecipientRow) -> Option<NaiveDate> {
+    let tz: chrono_tz::Tz = recipient.time_zone.parse().ok()?;
+    Some(Utc::now().with_timezone(&tz).date_naive())
+}
+
+#[tracing::instrument(name = "digest.deliver", skip_all, fields(job_id = job.id, user_id = %job.user_id, attempt = job.attempts))]
+async fn deliver_one(
+    state: &AppState,
+    snapshot: &MarketSnapshot,
+    recipient: Option<&RecipientRow>,
+    symbols: &[String],
+    job: &ClaimedJobRow,
+) -> Outcome {
+    let Some(recipient) = recipient else {
+        // The account was deleted after the job was claimed; its job row went with it.
+        return Outcome::Lost;
+    };
+    if let Some(reason) = skip_reason(job, recipient) {
+        return finish(state, job, "skipped", Some(&reason), None).await;
+    }
+    if local_today(recipient).is_some_and(|today| today > job.local_date) {
+        let reason = format!("not sent: {} ended before it could be sent", job.local_date);
+        return finish(state, job, "failed", Some(&reason), None).await;
+    }
+    let input = snapshot.input(&InputRequest {
+        local_date: job.local_date,
+        symbols,
+        include_news: recipient.include_news,
+        include_earnings: recipient.include_earnings,
+        sample_source: state.market_source.is_sample(),
+        unsubscribe_url: Some(unsubscribe_url(state, job.user_id)),
+    });
+    let composed = match compose(&input) {
+        Ok(c) => c,
+        Err(error) => {
+            let reason = format!("could not compose the digest: {error:#}");
+            return finish(state, job, "failed", Some(&reason), None).await;
+        }
+    };
+    let hash = audit::content_hash(&composed.subject, &composed.html, &composed.text);
+    let unsubscribe = input.unsubscribe_url.clone().unwrap_or_default();
+    state.ses_pacer.until_ready().await;
+    let content = SendingContent {
+        recipient: &recipient.email,
+        subject: &composed.subject,
+        html: &composed.html,
+        text: &composed.text,
+        content_hash: &hash,
+    };
+    match digest_jobs::mark_sending(
+        &state.db,
+        job.id,
+        job.attempts,
+        SENDING_LEASE_SECS,
+        &content,
+    )
+    .await
+    {
+        Ok(true) => {}
+        Ok(false) => return Outcome::Lost,
+        Err(error) => {
+            // Nothing was sent; the claim expires and the job is taken again.
+            tracing::error!(error = ?error, "could not mark the digest as sending");
+            return Outcome::Lost;
+        }
+    }
+    let email = OutgoingEmail {
+        from: state.config.sender.clone(),
+        to: recipient.email.clone(),
+        subject: composed.subject,
+        html: composed.html,
+        text: composed.text,
+        headers: vec![
+            ("List-Unsubscribe".into(), format!("<{unsubscribe}>")),
+            (
+                "List-Unsubscribe-Post".into(),
+                "List-Unsubscribe=One-Click".into(),
+            ),
+        ],
+    };
+    let started = Instant::now();
+    let result = state.mailer.send(&email).await;
+    let latency = started.elapsed();
+    match result {
+        Ok(message_id) => {
+            crate::metrics::ses_send(latency, "ok");
+            finish(state, job, "sent", None, Some(&message_id)).await
+        }
+        Err(error @ MailError::Transient(_)) => {
+            crate::metrics::ses_send(
+                latency,
+                if error.is_throttling() {
+                    "throttled"
+                } else {
+                    "transient"
+                },
+            );
+            let max = state.config.digest.max_attempts as i32;
+            if job.attempts >= max {
+                let reason = format!("gave up after {} attempts: {error}", job.attempts);
+                return finish(state, job, "failed", Some(&reason), None).await;
+            }
+            let delay = retry_delay_ms(state.config.digest.retry_base_ms, job.attempts);
+            tracing::warn!(error = %error, delay_ms = delay, "SES refused the digest for now; will retry");
+            match digest_jobs::retry_later(
+                &state.db,
+                job.id,
+                job.attempts,
+                &error.to_string(),
+                delay,
+            )
+            .await
+            {
+                Ok(true) => {
+                    state.digest_wakeup.notify_waiters();
+                    Outcome::Retrying
+                }
+                Ok(false) => Outcome::Lost,
+                Err(db_error) => {
+                    // Still `sending`: recovery will record it as "outcome unknown",
+                    // which is wrong only in the safe direction.
+                    tracing::error!(error = ?db_error, "could not re-queue the digest");
+                    Outcome::Lost
+                }
+            }
+        }
+        Err(error @ MailError::Permanent(_)) => {
+            crate::metrics::ses_send(latency, "permanent");
+            finish(state, job, "failed", Some(&error.to_string()), None).await
+        }
+        Err(error @ MailError::Unknown(_)) => {
+            crate::metrics::ses_send(latency, "unknown");
+            let reason =
+                format!("{error}; not sent again, so that nobody gets two digests for one day");
+            finish(state, job, "failed", Some(&reason), None).await
+        }
+    }
+}
+
+/// Backoff before attempt n+1: base, 2×base, 4×base ... capped at 10 minutes, with up
+/// to 20% jitter so throttled workers do not return in step.
+pub fn retry_delay_ms(base_ms: u64, attempts: i32) -> u64 {
+    let exp = attempts.clamp(1, 20) as u32 - 1;
+    let delay = base_ms.saturating_mul(1u64 << exp.min(16)).min(600_000);
+    let jitter = rand::random_range(0..=delay / 5);
+    delay + jitter
+}
+
+/// Records a final outcome and its audit record in one transaction, retrying the
+/// database for a while: after SES accepted a digest, losing that fact would turn a
+/// sent digest into an "outcome unknown" one.
+async fn finish(
+    state: &AppState,
+    job: &ClaimedJobRow,
+    status: &'static str,
+    error: Option<&str>,
+    message_id: Option<&str>,
+) -> Outcome {
+    let mut delay = Duration::from_millis(200);
+    for attempt in 1..=8 {
+        match try_finish(state, job, status, error, message_id).await {
+            Ok(true) => {
+                crate::metrics::digest_finished(status);
+                if let Some(why) = error {
+                    tracing::warn!(status, reason = why, "digest not sent");
+                }
+                return match status {
+                    "sent" => Outcome::Sent,
+                    "skipped" => Outcome::Skipped,
+                    _ => Outcome::Failed,
+                };
+            }
+            Ok(false) => return Outcome::Lost,
+            Err(e) if attempt < 8 => {
+                tracing::warn!(error = ?e, attempt, "recording the digest outcome failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => {
+                tracing::error!(error = ?e, status, "could not record the digest outcome");
+            }
+        }
+    }
+    Outcome::Lost
+}
+
+async fn try_finish(
+    state: &AppState,
+    job: &ClaimedJobRow,
+    status: &str,
+    error: Option<&str>,
+    message_id: Option<&str>,
+) -> anyhow::Result<bool> {
+    let mut tx = state.db.begin().await?;
+    let Some(row) =
+        digest_jobs::finish(&mut tx, job.id, job.attempts, status, error, message_id).await?
+    else {
+        return Ok(false);
+    };
+    audit::queue_deliveries(&mut tx, &[&row]).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_with_bounded_jitter() {
+        for attempts in 1..6 {
+            let d = retry_delay_ms(1000, attempts);
+            let base = 1000 << (attempts - 1);
+            assert!(d >= base && d <= base + base / 5, "{attempts}: {d}");
+        }
+        assert!(retry_delay_ms(1000, 40) <= 720_000);
+    }
+}
