@@ -66,6 +66,7 @@ create index digest_jobs_run_idx on digest_jobs (run_id);
 -- Audit records, written in the same transaction as the state they describe and put
 -- to S3 by a background flusher. The key is derived from the record's id, so a record
 -- re-sent after a crash lands on the same key, where `If-None-Match: *` keeps the first.
+-- (The id in the key is a UUID made when the record is queued, kept in `key`.)
 create table audit_outbox (
     id              bigint generated always as identity primary key,
     kind            text not null check (kind in ('run', 'delivery')),

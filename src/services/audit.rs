@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use sqlx::PgConnection;
+use uuid::Uuid;
 
 use crate::clients::audit::{AuditError, PutOutcome};
 use crate::repositories::audit_outbox;
@@ -25,13 +26,15 @@ const LEASE_SECS: f64 = 90.0;
 const BATCH: i64 = 100;
 const CONCURRENT_PUTS: usize = 8;
 
-/// The key of a delivery record: one per digest job, so one per person and day.
-pub fn delivery_key(job: &JobRecordRow) -> String {
-    format!("deliveries/{}/{}.json", job.local_date, job.id)
+/// The key of a delivery record, derived from the record's id: a UUID made when the
+/// record is queued, so keys never collide (not even across databases sharing a
+/// bucket), and a record re-sent after a crash lands on its own key again.
+pub fn delivery_key(job: &JobRecordRow, record_id: Uuid) -> String {
+    format!("deliveries/{}/{record_id}.json", job.local_date)
 }
 
-pub fn run_key(run: &RunRow) -> String {
-    format!("runs/{}.json", run.id)
+pub fn run_key(run: &RunRow, record_id: Uuid) -> String {
+    format!("runs/{}/{record_id}.json", run.started_at.date_naive())
 }
 
 /// SHA-256 of a digest's subject, HTML and text, as recorded in its audit record.
@@ -44,10 +47,11 @@ pub fn content_hash(subject: &str, html: &str, text: &str) -> String {
     format!("sha256:{:x}", hasher.finalize())
 }
 
-pub fn delivery_record(job: &JobRecordRow) -> Value {
+pub fn delivery_record(job: &JobRecordRow, record_id: Uuid) -> Value {
     json!({
         "record": KIND_DELIVERY,
         "version": FORMAT_VERSION,
+        "record_id": record_id,
         "job_id": job.id,
         "user_id": job.user_id,
         "local_date": job.local_date,
@@ -65,10 +69,11 @@ pub fn delivery_record(job: &JobRecordRow) -> Value {
     })
 }
 
-pub fn run_record(run: &RunRow) -> Value {
+pub fn run_record(run: &RunRow, record_id: Uuid) -> Value {
     json!({
         "record": KIND_RUN,
         "version": FORMAT_VERSION,
+        "record_id": record_id,
         "run_id": run.id,
         "trigger": run.trigger,
         "started_at": run.started_at,
@@ -81,13 +86,23 @@ pub fn run_record(run: &RunRow) -> Value {
 
 /// Queues the delivery records of finished jobs, in the caller's transaction.
 pub async fn queue_deliveries(tx: &mut PgConnection, jobs: &[&JobRecordRow]) -> sqlx::Result<()> {
-    let keys: Vec<String> = jobs.iter().map(|j| delivery_key(j)).collect();
-    let bodies: Vec<Value> = jobs.iter().map(|j| delivery_record(j)).collect();
+    let ids: Vec<Uuid> = jobs.iter().map(|_| Uuid::new_v4()).collect();
+    let keys: Vec<String> = jobs
+        .iter()
+        .zip(&ids)
+        .map(|(j, id)| delivery_key(j, *id))
+        .collect();
+    let bodies: Vec<Value> = jobs
+        .iter()
+        .zip(&ids)
+        .map(|(j, id)| delivery_record(j, *id))
+        .collect();
     audit_outbox::enqueue_many(&mut *tx, KIND_DELIVERY, &keys, &bodies).await
 }
 
 pub async fn queue_run(tx: &mut PgConnection, run: &RunRow) -> sqlx::Result<()> {
-    audit_outbox::enqueue(&mut *tx, KIND_RUN, &run_key(run), &run_record(run)).await
+    let id = Uuid::new_v4();
+    audit_outbox::enqueue(&mut *tx, KIND_RUN, &run_key(run, id), &run_record(run, id)).await
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 mod account;
 mod auth;
 mod bad_input;
+mod delivery;
 mod digests;
 mod enumeration;
 mod etl;
