@@ -201,7 +201,7 @@ async fn a_due_person_gets_one_digest_with_unsubscribe_headers_and_an_audit_reco
     let digests = emails_to(&email)
         .await
         .into_iter()
-        .filter(|m| is_digest(m))
+        .filter(is_digest)
         .count();
     assert_eq!(digests, 1, "one digest a day");
     let jobs: i64 = sqlx::query_scalar("select count(*) from digest_jobs where user_id = $1")
