@@ -78,6 +78,10 @@ pub struct DigestSettings {
     pub max_attempts: u32,
     /// "Send now" requests per account per hour.
     pub send_now_per_hour: NonZeroU32,
+    /// How long a digest may stay `sending` before its worker is presumed dead and the
+    /// digest is recorded as "outcome unknown" (longer than the SES client's 30 s
+    /// timeout). Claims not yet sending are released after twice this.
+    pub lease_secs: u64,
 }
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -339,6 +343,13 @@ impl Config {
             Ok(n)
         });
         let send_now_per_hour = r.optional("QUOTIDIAN_SEND_NOW_PER_HOUR", "3", positive_u32);
+        let lease_secs = r.optional("QUOTIDIAN_DIGEST_LEASE_SECS", "150", |v| {
+            let n = positive_u32(v)?.get();
+            if !(2..=3600).contains(&n) {
+                return Err("must be between 2 and 3600".into());
+            }
+            Ok(u64::from(n))
+        });
         if let Some(endpoint) = vars.get("AWS_ENDPOINT_URL").filter(|v| !v.is_empty())
             && Url::parse(endpoint).is_err()
         {
@@ -387,6 +398,7 @@ impl Config {
                 retry_base_ms: digest_retry_base_ms.expect("checked above"),
                 max_attempts: digest_max_attempts.expect("checked above"),
                 send_now_per_hour: send_now_per_hour.expect("checked above"),
+                lease_secs: lease_secs.expect("checked above"),
             },
         })
     }

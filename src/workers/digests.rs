@@ -12,10 +12,11 @@ use crate::services::digest::schedule;
 use crate::state::AppState;
 
 /// Digests claimed per batch: enough to amortise the batch's market-data reads, few
-/// enough that the claim lease is never at risk at the paced send rate.
+/// enough that sending them at the paced rate takes a quarter of the claim lease.
 pub fn batch_size(state: &AppState) -> i64 {
     let per_second = state.ses_pacer_rate();
-    (per_second * 30.0).clamp(1.0, 500.0) as i64
+    let lease = crate::services::digest::delivery::claim_lease_secs(state);
+    (per_second * lease / 4.0).clamp(1.0, 500.0) as i64
 }
 
 /// Handles to the three loops; aborting stops them all.

@@ -30,11 +30,17 @@ use crate::services::audit;
 use crate::services::etl::{self, NoProgress, RunOptions, RunOutcome};
 use crate::state::AppState;
 
-/// A claim must outlast composing and pacing a whole batch.
-const CLAIM_LEASE_SECS: f64 = 300.0;
-/// Longer than the SES client's whole operation timeout (30 s): a `sending` job is
-/// only declared "outcome unknown" once its worker cannot still be waiting on SES.
-const SENDING_LEASE_SECS: f64 = 120.0;
+/// A `sending` job is declared "outcome unknown" only after this long
+/// (`QUOTIDIAN_DIGEST_LEASE_SECS`, default 150 s: longer than the SES client's whole
+/// operation timeout, so its worker cannot still be waiting on SES).
+fn sending_lease_secs(state: &AppState) -> f64 {
+    state.config.digest.lease_secs as f64
+}
+
+/// A claim must outlast composing and pacing a whole batch (see `batch_size`).
+pub fn claim_lease_secs(state: &AppState) -> f64 {
+    2.0 * state.config.digest.lease_secs as f64
+}
 /// How long a batch waits for another process's extraction before composing with the
 /// data already loaded.
 const ETL_WAIT: Duration = Duration::from_secs(30);
@@ -150,7 +156,7 @@ pub async fn deliver_batch(
         recovered: recover_expired(state).await?,
         ..BatchReport::default()
     };
-    let jobs = digest_jobs::claim(&state.db, limit, CLAIM_LEASE_SECS).await?;
+    let jobs = digest_jobs::claim(&state.db, limit, claim_lease_secs(state)).await?;
     report.claimed = jobs.len();
     if jobs.is_empty() {
         return Ok(report);
@@ -268,7 +274,7 @@ async fn deliver_one(
         &state.db,
         job.id,
         job.attempts,
-        SENDING_LEASE_SECS,
+        sending_lease_secs(state),
         &content,
     )
     .await

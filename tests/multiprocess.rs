@@ -1,0 +1,323 @@
+//! Three `quotidian worker` processes over 2,000 due people, with the SES stand-in
+//! refusing some sends as throttling, and one worker killed with SIGKILL mid-run and
+//! started again. Every person ends with exactly one digest at the stand-in or a
+//! recorded failure, nobody gets two, and every outcome has its audit record in S3.
+//!
+//! Needs PostgreSQL, the SES emulator and the S3 emulator: run through `scripts/test`.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use quotidian::clients::audit::S3AuditStore;
+use serde_json::Value;
+use sqlx::{Connection as _, PgConnection, PgPool};
+
+const PEOPLE: i64 = 2_000;
+const WORKERS: usize = 3;
+const BUCKET: &str = "quotidian-test-audit";
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run through scripts/test"))
+}
+
+/// Forwards SES calls to the emulator, answering every fifth send with SES's
+/// throttling error instead.
+#[derive(Clone)]
+struct Proxy {
+    upstream: String,
+    client: reqwest::Client,
+    sends: Arc<AtomicUsize>,
+    throttled: Arc<AtomicUsize>,
+    forwarded: Arc<AtomicUsize>,
+}
+
+async fn forward(
+    State(proxy): State<Proxy>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let is_send = method == Method::POST && uri.path() == "/v2/email/outbound-emails";
+    if is_send && proxy.sends.fetch_add(1, Ordering::SeqCst) % 5 == 4 {
+        proxy.throttled.fetch_add(1, Ordering::SeqCst);
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                ("x-amzn-errortype", "TooManyRequestsException"),
+                ("content-type", "application/json"),
+            ],
+            r#"{"message":"Maximum sending rate exceeded."}"#,
+        )
+            .into_response();
+    }
+    let url = format!(
+        "{}{}",
+        proxy.upstream,
+        uri.path_and_query().map_or("/", |p| p.as_str())
+    );
+    let mut request = proxy.client.request(method, url).body(body);
+    for (name, value) in &headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    match request.send().await {
+        Ok(answer) => {
+            if is_send && answer.status().is_success() {
+                proxy.forwarded.fetch_add(1, Ordering::SeqCst);
+            }
+            let status = answer.status();
+            let headers = answer.headers().clone();
+            let body = answer.bytes().await.unwrap_or_default();
+            let mut response = (status, body).into_response();
+            for (name, value) in &headers {
+                if name != "content-length" && name != "transfer-encoding" {
+                    response.headers_mut().insert(name, value.clone());
+                }
+            }
+            response
+        }
+        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
+
+async fn start_proxy() -> (String, Proxy) {
+    let proxy = Proxy {
+        upstream: env("AWS_ENDPOINT_URL_SESV2")
+            .trim_end_matches('/')
+            .to_owned(),
+        client: reqwest::Client::new(),
+        sends: Arc::default(),
+        throttled: Arc::default(),
+        forwarded: Arc::default(),
+    };
+    let app = axum::Router::new()
+        .fallback(forward)
+        .with_state(proxy.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (address, proxy)
+}
+
+async fn fresh_database() -> String {
+    let admin_url = env("TEST_DATABASE_URL");
+    let name = format!("quotidian_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+    sqlx::query(&format!(r#"create database "{name}""#))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&admin_url).unwrap();
+    url.set_path(&name);
+    url.to_string()
+}
+
+/// 2,000 confirmed people, each due now with a short watchlist.
+async fn seed(db: &PgPool, domain: &str) {
+    sqlx::query(
+        "insert into users (email, password_hash, confirmed_at)
+         select 'p' || g || '@' || $2, 'not-a-hash', now() from generate_series(1, $1) g",
+    )
+    .bind(PEOPLE)
+    .bind(domain)
+    .execute(db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into preferences (user_id, time_zone, send_time, days, next_send_at)
+         select id, 'UTC', (now() at time zone 'UTC')::time, 'every_day', now() - interval '1 second'
+         from users",
+    )
+    .execute(db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into watchlist_items (user_id, symbol)
+         select u.id, w.s from users u,
+              lateral (select s from unnest(array['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META']) as t (s)
+                       order by md5(u.id::text || t.s) limit 3) w",
+    )
+    .execute(db)
+    .await
+    .unwrap();
+}
+
+fn start_worker(database_url: &str, ses: &str, n: usize) -> Child {
+    let log = std::env::temp_dir().join(format!("quotidian-multiprocess-worker-{n}.log"));
+    let log = std::fs::File::create(log).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_quotidian"))
+        .arg("worker")
+        .env("DATABASE_URL", database_url)
+        .env("AWS_ENDPOINT_URL_SESV2", ses)
+        .env("QUOTIDIAN_S3_BUCKET", BUCKET)
+        .env(
+            "QUOTIDIAN_SECRET_KEY",
+            "multiprocess-test-secret-key-32-chars-long",
+        )
+        .env("QUOTIDIAN_PUBLIC_URL", "https://quotidian.example")
+        .env("QUOTIDIAN_SES_MAX_SEND_RATE", "60")
+        .env("QUOTIDIAN_DIGEST_CONCURRENCY", "8")
+        .env("QUOTIDIAN_DIGEST_RETRY_BASE_MS", "200")
+        .env("QUOTIDIAN_DIGEST_LEASE_SECS", "6")
+        .env("QUOTIDIAN_SCHEDULER_TICK_MS", "300")
+        .env("QUOTIDIAN_DIGEST_POLL_MS", "200")
+        .env("QUOTIDIAN_LOG_FORMAT", "json")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start quotidian worker")
+}
+
+async fn count(db: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_one_killed_nobody_gets_two_and_everything_is_audited() {
+    let database_url = fresh_database().await;
+    let db = PgPool::connect(&database_url).await.unwrap();
+    quotidian::startup::migrate(&db).await.unwrap();
+    let store = S3AuditStore::from_env(BUCKET).await;
+    store.ensure_bucket(None, None).await.unwrap();
+    let domain = format!("mp-{}.example.com", uuid::Uuid::new_v4().simple());
+    seed(&db, &domain).await;
+    let (ses, proxy) = start_proxy().await;
+
+    let started = Instant::now();
+    let mut workers: Vec<Child> = (0..WORKERS)
+        .map(|n| start_worker(&database_url, &ses, n))
+        .collect();
+
+    // Kill one worker with SIGKILL once a quarter of the digests went out, then start
+    // it again.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while proxy.forwarded.load(Ordering::SeqCst) < (PEOPLE as usize) / 4 {
+        assert!(Instant::now() < deadline, "digests are not going out");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    workers[0].kill().unwrap(); // SIGKILL
+    workers[0].wait().unwrap();
+    let killed_at = proxy.forwarded.load(Ordering::SeqCst);
+    workers[0] = start_worker(&database_url, &ses, 3);
+
+    // Everyone reaches a final state, and every record reaches S3.
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let mut all_final_at = None;
+    loop {
+        let open = count(
+            &db,
+            "select count(*) from digest_jobs where status in ('pending', 'claimed', 'sending')",
+        )
+        .await;
+        let jobs = count(&db, "select count(*) from digest_jobs").await;
+        let unwritten = count(
+            &db,
+            "select count(*) from audit_outbox where written_at is null",
+        )
+        .await;
+        if jobs == PEOPLE && open == 0 && all_final_at.is_none() {
+            all_final_at = Some(started.elapsed());
+        }
+        if jobs == PEOPLE && open == 0 && unwritten == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not finished: {jobs} jobs, {open} open, {unwritten} audit records unwritten"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    for mut w in workers {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+
+    // What the SES stand-in holds for these people.
+    let store_json: Value = reqwest::get(format!("{}/store", env("AWS_ENDPOINT_URL_SESV2")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut received: HashMap<String, usize> = HashMap::new();
+    for mail in store_json["emails"].as_array().unwrap() {
+        for to in mail["destination"]["to"].as_array().into_iter().flatten() {
+            let to = to.as_str().unwrap();
+            if to.ends_with(&domain) {
+                *received.entry(to.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    let twice: Vec<_> = received.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "people with two digests: {twice:?}");
+
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "select u.email, j.status, j.last_error from digest_jobs j join users u on u.id = j.user_id",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(rows.len() as i64, PEOPLE);
+    let (mut sent, mut failed) = (0, 0);
+    for (email, status, error) in &rows {
+        let got = received.get(email).copied().unwrap_or(0);
+        match status.as_str() {
+            "sent" => {
+                sent += 1;
+                assert_eq!(got, 1, "{email} is recorded as sent but has {got} digests");
+            }
+            "failed" => {
+                failed += 1;
+                assert!(
+                    error.as_deref().is_some_and(|e| !e.is_empty()),
+                    "{email} failed without a reason"
+                );
+            }
+            other => panic!("{email} ended as {other}"),
+        }
+    }
+    // Every outcome has its delivery record, written to S3.
+    let records = count(
+        &db,
+        "select count(*) from audit_outbox where kind = 'delivery'",
+    )
+    .await;
+    assert_eq!(records, PEOPLE, "one delivery record per digest");
+    let keys: Vec<String> = sqlx::query_scalar(
+        "select key from audit_outbox where kind = 'delivery' order by random() limit 25",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    for key in keys {
+        let body = store
+            .get(&key)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{key} not in S3"));
+        let record: Value = serde_json::from_slice(&body).unwrap();
+        assert!(matches!(
+            record["outcome"].as_str(),
+            Some("sent" | "failed")
+        ));
+    }
+    let throttled = proxy.throttled.load(Ordering::SeqCst);
+    assert!(throttled > 100, "the stand-in throttled {throttled} sends");
+    println!(
+        "{sent} sent, {failed} failed (outcome unknown after the kill), {throttled} throttled and retried; \
+         killed one worker after {killed_at} sends; all digests final after {:.1} s, all audit records in S3 after {:.1} s",
+        all_final_at.unwrap_or_default().as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(sent >= PEOPLE - 100, "only {sent} sent");
+}
