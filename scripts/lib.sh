@@ -662,6 +662,7 @@ local_app_env() {
     export QUOTIDIAN_PUBLIC_URL="${QUOTIDIAN_PUBLIC_URL:-http://127.0.0.1:8080}"
     export QUOTIDIAN_SENDER="${QUOTIDIAN_SENDER:-Quotidian <digest@quotidian.test>}"
     export QUOTIDIAN_LOG_FORMAT="${QUOTIDIAN_LOG_FORMAT:-pretty}"
+    export QUOTIDIAN_S3_BUCKET="${QUOTIDIAN_S3_BUCKET:-quotidian-audit}"
     # A key kept under .local/ so signed links keep working across restarts.
     if [[ -z "${QUOTIDIAN_SECRET_KEY:-}" ]]; then
         mkdir -p "$STATE_DIR"
