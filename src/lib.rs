@@ -5,6 +5,7 @@ pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod repositories;
 pub mod routers;
 pub mod sample_market;

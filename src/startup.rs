@@ -226,6 +226,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let outbox = tokio::spawn(workers::email_outbox::run(self.state.clone()));
         let maintenance = tokio::spawn(workers::maintenance::run(self.state.clone()));
+        let metrics_upkeep = tokio::spawn(crate::metrics::run_upkeep());
         let app = router(self.state);
         let served = axum::serve(
             self.listener,
@@ -236,6 +237,7 @@ impl Application {
         // Claimed emails whose send was cut off are retried when their lease expires.
         outbox.abort();
         maintenance.abort();
+        metrics_upkeep.abort();
         served.context("HTTP server failed")
     }
 }

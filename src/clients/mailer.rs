@@ -101,6 +101,7 @@ impl Mailer for SesMailer {
             )
             .set_headers((!headers.is_empty()).then_some(headers))
             .build();
+        let started = std::time::Instant::now();
         let result = self
             .client
             .send_email()
@@ -110,10 +111,40 @@ impl Mailer for SesMailer {
             .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await;
+        let elapsed = started.elapsed();
         match result {
-            Ok(out) => Ok(out.message_id().unwrap_or_default().to_owned()),
-            Err(err) => Err(classify(err)),
+            Ok(out) => {
+                crate::metrics::ses_send(elapsed, "ok");
+                Ok(out.message_id().unwrap_or_default().to_owned())
+            }
+            Err(err) => {
+                let throttled = is_throttling(&err);
+                let error = classify(err);
+                let label = match &error {
+                    _ if throttled => "throttled",
+                    MailError::Transient(_) => "transient",
+                    MailError::Permanent(_) => "permanent",
+                };
+                crate::metrics::ses_send(elapsed, label);
+                Err(error)
+            }
         }
+    }
+}
+
+/// SES refused for rate or quota reasons (for the metrics: retried like any other
+/// transient failure).
+fn is_throttling(err: &SdkError<SendEmailError>) -> bool {
+    match err {
+        SdkError::ServiceError(service) => {
+            matches!(
+                service.err(),
+                SendEmailError::TooManyRequestsException(_)
+                    | SendEmailError::LimitExceededException(_)
+                    | SendEmailError::SendingPausedException(_)
+            ) || service.raw().status().as_u16() == 429
+        }
+        _ => false,
     }
 }
 

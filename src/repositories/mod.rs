@@ -3,6 +3,7 @@
 
 pub mod digest;
 pub mod market;
+pub mod metrics;
 pub mod outbox;
 pub mod preferences;
 pub mod sessions;
