@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::response::IntoResponse;
@@ -266,4 +266,5 @@ fn main() {
     let ses = format!("http://{}", line.trim());
     runtime.block_on(bench(ses, people));
     let _ = stand_in.kill();
+    let _ = stand_in.wait();
 }

@@ -326,6 +326,7 @@ impl Application {
             .digest
             .workers
             .then(|| workers::digests::spawn(&self.state));
+        let metrics_upkeep = tokio::spawn(crate::metrics::run_upkeep());
         let app = router(self.state);
         let served = axum::serve(
             self.listener,
@@ -339,6 +340,7 @@ impl Application {
         if let Some(digests) = digests {
             digests.abort();
         }
+        metrics_upkeep.abort();
         served.context("HTTP server failed")
     }
 }

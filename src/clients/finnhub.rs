@@ -683,12 +683,14 @@ impl FinnhubClient {
             .query(&[("token", key.expose_secret())])
             .send()
             .await
+            .inspect_err(|_| crate::metrics::finnhub_call(path, 0))
             .map_err(|e| AttemptError::Unavailable {
                 reason: redact(&describe_transport_error(e, self.request_timeout)),
                 retry_after: None,
             })?;
 
         let status = response.status();
+        crate::metrics::finnhub_call(path, status.as_u16());
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)

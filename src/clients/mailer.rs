@@ -126,6 +126,7 @@ impl Mailer for SesMailer {
             )
             .set_headers((!headers.is_empty()).then_some(headers))
             .build();
+        let started = std::time::Instant::now();
         let result = self
             .client
             .send_email()
@@ -135,9 +136,23 @@ impl Mailer for SesMailer {
             .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await;
+        let elapsed = started.elapsed();
         match result {
-            Ok(out) => Ok(out.message_id().unwrap_or_default().to_owned()),
-            Err(err) => Err(classify(err)),
+            Ok(out) => {
+                crate::metrics::ses_send(elapsed, "ok");
+                Ok(out.message_id().unwrap_or_default().to_owned())
+            }
+            Err(err) => {
+                let error = classify(err);
+                let label = match &error {
+                    e if e.is_throttling() => "throttled",
+                    MailError::Transient(_) => "transient",
+                    MailError::Permanent(_) => "permanent",
+                    MailError::Unknown(_) => "unknown",
+                };
+                crate::metrics::ses_send(elapsed, label);
+                Err(error)
+            }
         }
     }
 

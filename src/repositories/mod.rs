@@ -5,6 +5,7 @@ pub mod audit_outbox;
 pub mod digest;
 pub mod digest_jobs;
 pub mod market;
+pub mod metrics;
 pub mod outbox;
 pub mod preferences;
 pub mod sessions;

@@ -7,6 +7,7 @@ pub mod digests;
 pub mod extract;
 pub mod health;
 pub mod me;
+pub mod metrics;
 pub mod operator;
 pub mod preferences;
 pub mod symbols;
@@ -76,6 +77,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(unsubscribe::router())
         .merge(operator::router())
         .merge(health::router())
+        .merge(metrics::router())
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

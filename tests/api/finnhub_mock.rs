@@ -145,6 +145,23 @@ impl FinnhubMock {
         Self { server, arrivals }
     }
 
+    /// The next call to `endpoint` (e.g. `/quote`) is answered with Finnhub's 429;
+    /// later calls as usual.
+    pub async fn rate_limit_once(&self, endpoint: &str) {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1{endpoint}")))
+            .respond_with(
+                ResponseTemplate::new(429).set_body_string(
+                    "API limit reached. Please try again later. Remaining Limit: 0",
+                ),
+            )
+            .up_to_n_times(1)
+            // Ahead of the catch-all mock, which was mounted first.
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+    }
+
     pub fn base_url(&self) -> String {
         format!("{}/api/v1", self.server.uri())
     }

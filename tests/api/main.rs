@@ -11,6 +11,7 @@ mod etl;
 mod finnhub_mock;
 mod health;
 mod helpers;
+mod metrics;
 mod openapi;
 mod outbox;
 mod password_reset;

@@ -301,23 +301,10 @@ async fn deliver_one(
             ),
         ],
     };
-    let started = Instant::now();
-    let result = state.mailer.send(&email).await;
-    let latency = started.elapsed();
-    match result {
-        Ok(message_id) => {
-            crate::metrics::ses_send(latency, "ok");
-            finish(state, job, "sent", None, Some(&message_id)).await
-        }
+    // SES latency and outcome are counted by the SES adapter itself.
+    match state.mailer.send(&email).await {
+        Ok(message_id) => finish(state, job, "sent", None, Some(&message_id)).await,
         Err(error @ MailError::Transient(_)) => {
-            crate::metrics::ses_send(
-                latency,
-                if error.is_throttling() {
-                    "throttled"
-                } else {
-                    "transient"
-                },
-            );
             let max = state.config.digest.max_attempts as i32;
             if job.attempts >= max {
                 let reason = format!("gave up after {} attempts: {error}", job.attempts);
@@ -348,11 +335,9 @@ async fn deliver_one(
             }
         }
         Err(error @ MailError::Permanent(_)) => {
-            crate::metrics::ses_send(latency, "permanent");
             finish(state, job, "failed", Some(&error.to_string()), None).await
         }
         Err(error @ MailError::Unknown(_)) => {
-            crate::metrics::ses_send(latency, "unknown");
             let reason =
                 format!("{error}; not sent again, so that nobody gets two digests for one day");
             finish(state, job, "failed", Some(&reason), None).await
