@@ -124,7 +124,11 @@ pub async fn worker(
     let outbox = tokio::spawn(workers::email_outbox::run(state.clone()));
     let maintenance = tokio::spawn(workers::maintenance::run(state.clone()));
     let digests = workers::digests::spawn(&state);
+    // Keeps histograms bounded; a worker has no HTTP listener, so its metrics are not
+    // scraped (serve's are, at /metrics).
+    let metrics_upkeep = tokio::spawn(crate::metrics::run_upkeep());
     shutdown.await;
+    metrics_upkeep.abort();
     outbox.abort();
     maintenance.abort();
     digests.abort();
