@@ -139,6 +139,7 @@ pub fn build_state(
         db,
         mailer,
         outbox_wakeup: Arc::new(Notify::new()),
+        sns: Arc::new(crate::services::sns::Verifier::new()),
     }
 }
 

@@ -26,4 +26,6 @@ pub struct AppState {
     /// Wakes this process's email worker as soon as a request queues an email, so
     /// nobody waits a polling interval for a confirmation link.
     pub outbox_wakeup: Arc<Notify>,
+    /// SNS signing certificates fetched so far, for `/webhooks/ses`.
+    pub sns: Arc<crate::services::sns::Verifier>,
 }

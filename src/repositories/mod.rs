@@ -6,6 +6,7 @@ pub mod market;
 pub mod outbox;
 pub mod preferences;
 pub mod sessions;
+pub mod suppressions;
 pub mod symbols;
 pub mod tokens;
 pub mod users;

@@ -12,6 +12,7 @@ pub mod preferences;
 pub mod symbols;
 pub mod watchlist;
 pub mod web;
+pub mod webhooks;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -43,6 +44,7 @@ Errors are RFC 9457 `application/problem+json` documents whose `type` is a stabl
         (name = "preferences", description = "When the digest is sent and what it holds"),
         (name = "digests", description = "The daily digest: preview (sending and history arrive with the delivery stage)"),
         (name = "operations", description = "Health, readiness and, for operators, market-data extraction runs"),
+        (name = "webhooks", description = "Callbacks from AWS: SES bounces and complaints through SNS"),
     ),
     components(schemas(Problem, FieldError))
 )]
@@ -74,6 +76,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(digests::router())
         .merge(operator::router())
         .merge(health::router())
+        .merge(webhooks::router())
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

@@ -7,6 +7,7 @@ pub mod emails;
 pub mod etl;
 pub mod passwords;
 pub mod preferences;
+pub mod sns;
 pub mod symbols;
 pub mod throttle;
 pub mod tokens;

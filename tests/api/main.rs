@@ -15,5 +15,6 @@ mod outbox;
 mod password_reset;
 mod preferences;
 mod ses_mailer;
+mod sns;
 mod symbols;
 mod watchlist;
