@@ -53,6 +53,14 @@ pub struct Config {
     pub login_attempts_per_account_per_minute: NonZeroU32,
     pub login_attempts_per_client_per_minute: NonZeroU32,
     pub outbox_poll_ms: u64,
+    /// Where SNS signing certificates may also be fetched from, besides
+    /// `https://sns.<region>.amazonaws.com`: URL prefixes, each normalised to end in
+    /// `/` so a prefix cannot match a longer host name or port. For tests and local
+    /// set-ups that sign their own messages; empty in production.
+    pub sns_cert_url_prefixes: Vec<String>,
+    /// The SNS topics `/webhooks/ses` accepts messages from; empty accepts any topic
+    /// whose message is correctly signed by SNS.
+    pub sns_topic_arns: Vec<String>,
     pub log_json: bool,
     pub web_dir: std::path::PathBuf,
     pub digest: DigestSettings,
@@ -123,6 +131,8 @@ impl std::fmt::Debug for Config {
                 &self.login_attempts_per_client_per_minute,
             )
             .field("outbox_poll_ms", &self.outbox_poll_ms)
+            .field("sns_cert_url_prefixes", &self.sns_cert_url_prefixes)
+            .field("sns_topic_arns", &self.sns_topic_arns)
             .field("log_json", &self.log_json)
             .field("web_dir", &self.web_dir)
             .field("digest", &self.digest)
@@ -301,6 +311,33 @@ impl Config {
             }
             Ok(u64::from(n))
         });
+        let sns_cert_url_prefixes = r.optional("QUOTIDIAN_SNS_CERT_URL_PREFIXES", "", |v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(parse_url_prefix)
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let sns_topic_arns = r.optional("QUOTIDIAN_SNS_TOPIC_ARNS", "", |v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|arn| {
+                    let parts: Vec<&str> = arn.split(':').collect();
+                    let ok = parts.len() == 6
+                        && parts[0] == "arn"
+                        && parts[2] == "sns"
+                        && parts.iter().all(|p| !p.is_empty());
+                    if ok {
+                        Ok(arn.to_owned())
+                    } else {
+                        Err(format!(
+                            "'{arn}' is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)"
+                        ))
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()
+        });
         let log_json = r.optional("QUOTIDIAN_LOG_FORMAT", "json", |v| match v {
             "json" => Ok(true),
             "pretty" => Ok(false),
@@ -387,6 +424,8 @@ impl Config {
             login_attempts_per_account_per_minute: login_per_account.expect("checked above"),
             login_attempts_per_client_per_minute: login_per_client.expect("checked above"),
             outbox_poll_ms: outbox_poll_ms.expect("checked above"),
+            sns_cert_url_prefixes: sns_cert_url_prefixes.expect("checked above"),
+            sns_topic_arns: sns_topic_arns.expect("checked above"),
             log_json: log_json.expect("checked above"),
             web_dir: web_dir.expect("checked above"),
             digest: DigestSettings {
@@ -429,6 +468,28 @@ impl Config {
             .as_ref()
             .is_some_and(|u| u.scheme() == "https")
     }
+}
+
+/// An http(s) URL prefix, normalised (by `Url`) and ending in `/`, so that
+/// `http://127.0.0.1:8000` cannot be matched by `http://127.0.0.1:80001/...` or
+/// `https://certs.example` by `https://certs.example.evil/...`.
+fn parse_url_prefix(raw: &str) -> Result<String, String> {
+    let mut url = Url::parse(raw).map_err(|e| format!("'{raw}' is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!(
+            "'{raw}' must be an http:// or https:// URL with a host"
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(format!(
+            "'{raw}' must not have a query, a fragment or credentials"
+        ));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url.into())
 }
 
 fn positive_u32(v: &str) -> Result<NonZeroU32, String> {
@@ -570,6 +631,44 @@ mod tests {
         assert!(!shown.contains("hunter2"));
         assert!(!shown.contains("abc123finnhubkey"));
         assert!(!shown.contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn sns_settings_are_lists_with_normalised_prefixes() {
+        let c = Config::from_vars(&vars(&[("DATABASE_URL", "postgres://u@localhost/db")])).unwrap();
+        assert!(c.sns_cert_url_prefixes.is_empty());
+        assert!(c.sns_topic_arns.is_empty());
+
+        let c = Config::from_vars(&vars(&[
+            ("DATABASE_URL", "postgres://u@localhost/db"),
+            (
+                "QUOTIDIAN_SNS_CERT_URL_PREFIXES",
+                "http://127.0.0.1:8000, https://Certs.Example.com/sns",
+            ),
+            (
+                "QUOTIDIAN_SNS_TOPIC_ARNS",
+                "arn:aws:sns:us-east-1:123456789012:ses-events,",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.sns_cert_url_prefixes,
+            ["http://127.0.0.1:8000/", "https://certs.example.com/sns/"]
+        );
+        assert_eq!(
+            c.sns_topic_arns,
+            ["arn:aws:sns:us-east-1:123456789012:ses-events"]
+        );
+
+        let err = Config::from_vars(&vars(&[
+            ("DATABASE_URL", "postgres://u@localhost/db"),
+            ("QUOTIDIAN_SNS_CERT_URL_PREFIXES", "ftp://x/, /relative"),
+            ("QUOTIDIAN_SNS_TOPIC_ARNS", "arn:aws:sqs:us-east-1:1:q"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.0.len(), 2, "{:?}", err.0);
+        assert!(err.0[0].starts_with("QUOTIDIAN_SNS_CERT_URL_PREFIXES:"));
+        assert!(err.0[1].starts_with("QUOTIDIAN_SNS_TOPIC_ARNS:"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! on; `detail` is for people. Internal causes go to the log (with the request id from
 //! the surrounding span), never to the client.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -163,6 +163,16 @@ impl ApiError {
         )
     }
 
+    /// `forbidden`, saying why: for callers that are not accounts (a webhook sender).
+    pub fn forbidden_with(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            kinds::FORBIDDEN,
+            "Not allowed",
+            detail,
+        )
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, kinds::NOT_FOUND, "Not found", detail)
     }
@@ -305,6 +315,24 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                kinds::PAYLOAD_TOO_LARGE,
+                "Request body too large",
+                "The body is larger than this endpoint accepts.",
+            )
+        } else {
+            Self::malformed(format!(
+                "The body could not be read: {}",
+                rejection.body_text()
+            ))
+        }
+    }
+}
+
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
         Self::malformed(format!("Invalid query string: {}", rejection.body_text()))
@@ -320,7 +348,7 @@ impl From<PathRejection> for ApiError {
 /// Pulls the field name out of a deserialisation message so clients can point at it:
 /// a path prefix (`days: unknown variant ...`, added by axum) wins, then a backticked
 /// name (`missing field `email``, `unknown field `x``).
-fn field_from_serde_message(message: &str) -> Option<String> {
+pub(crate) fn field_from_serde_message(message: &str) -> Option<String> {
     let is_name = |s: &str| {
         !s.is_empty()
             && s.chars()

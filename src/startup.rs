@@ -214,6 +214,7 @@ pub async fn build_state(config: Config, db: PgPool, clients: Clients) -> anyhow
         db,
         mailer,
         outbox_wakeup: Arc::new(Notify::new()),
+        sns: Arc::new(crate::services::sns::Verifier::new()),
     })
 }
 

@@ -41,6 +41,8 @@ pub struct AppState {
     /// records were.
     pub digest_wakeup: Arc<Notify>,
     pub audit_wakeup: Arc<Notify>,
+    /// SNS signing certificates fetched so far, for `/webhooks/ses`.
+    pub sns: Arc<crate::services::sns::Verifier>,
 }
 
 impl AppState {

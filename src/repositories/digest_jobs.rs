@@ -457,8 +457,9 @@ pub async fn recipients(
     sqlx::query_as(
         "select u.id as user_id, u.email, u.confirmed_at is not null as confirmed, p.time_zone, p.paused,
                 p.unsubscribed_at is not null as unsubscribed, p.include_news, p.include_earnings,
-                null::text as suppressed
+                s.reason as suppressed
          from users u join preferences p on p.user_id = u.id
+              left join suppressed_addresses s on s.email = u.email
          where u.id = any($1)",
     )
     .bind(user_ids)

@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod preferences;
 pub mod sessions;
 pub mod signing_keys;
+pub mod suppressions;
 pub mod symbols;
 pub mod tokens;
 pub mod users;

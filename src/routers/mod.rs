@@ -14,6 +14,7 @@ pub mod symbols;
 pub mod unsubscribe;
 pub mod watchlist;
 pub mod web;
+pub mod webhooks;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -45,6 +46,7 @@ Errors are RFC 9457 `application/problem+json` documents whose `type` is a stabl
         (name = "preferences", description = "When the digest is sent and what it holds"),
         (name = "digests", description = "The daily digest: preview (sending and history arrive with the delivery stage)"),
         (name = "operations", description = "Health, readiness and, for operators, market-data extraction runs"),
+        (name = "webhooks", description = "Callbacks from AWS: SES bounces and complaints through SNS"),
     ),
     components(schemas(Problem, FieldError))
 )]
@@ -78,6 +80,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(operator::router())
         .merge(health::router())
         .merge(metrics::router())
+        .merge(webhooks::router())
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

@@ -688,3 +688,39 @@ async fn operators_see_digest_runs_with_counts_and_reasons() {
         .unwrap();
     assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
 }
+
+#[tokio::test]
+async fn suppressed_addresses_are_skipped_with_a_reason() {
+    let app = spawn_app().await;
+    let (email, user) = subscriber(&app).await;
+    // A permanent bounce reported through SES's SNS notifications.
+    sqlx::query("insert into suppressed_addresses (email, reason) values ($1, 'bounce')")
+        .bind(&email)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    make_due(&app, user).await;
+    let job = wait_for_final(&app, user).await;
+    assert_eq!(job["status"], "skipped");
+    assert!(
+        job["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("suppressed after a bounce"),
+        "{job}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(emails_to(&email).await.iter().all(|m| !is_digest(m)));
+    // The skip is visible in the person's history with its reason.
+    let list: Value = app
+        .api
+        .get(app.url("/api/v1/digests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["digests"][0]["status"], "skipped");
+    assert!(list["digests"][0]["reason"].as_str().is_some());
+}

@@ -17,5 +17,6 @@ mod outbox;
 mod password_reset;
 mod preferences;
 mod ses_mailer;
+mod sns;
 mod symbols;
 mod watchlist;

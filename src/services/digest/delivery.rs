@@ -207,7 +207,9 @@ pub async fn deliver_batch(
 /// Why a claimed digest is not sent at all, if it is not.
 fn skip_reason(job: &ClaimedJobRow, recipient: &RecipientRow) -> Option<String> {
     if let Some(reason) = &recipient.suppressed {
-        return Some(format!("address suppressed ({reason})"));
+        return Some(format!(
+            "address suppressed after a {reason} reported by SES; not sent"
+        ));
     }
     if !recipient.confirmed {
         return Some("address not confirmed".into());

@@ -1,0 +1,97 @@
+//! Callbacks from AWS. SES reports bounces and complaints through a configuration
+//! set's event destination, an SNS topic, which POSTs each event here.
+
+use axum::Json;
+use axum::extract::{DefaultBodyLimit, State};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::RawBody;
+use crate::error::{ApiError, FieldError, Problem};
+use crate::services::sns::{self, Envelope, Outcome};
+use crate::state::AppState;
+
+/// SNS messages are at most 256 KiB, and the envelope escapes the SES event inside it,
+/// so this route takes more than the API's usual limit.
+pub const MAX_SNS_BODY_BYTES: usize = 512 * 1024;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(ses_notification))
+        .layer(DefaultBodyLimit::max(MAX_SNS_BODY_BYTES))
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"outcome": "suppressed", "suppressed": 1}))]
+pub struct WebhookReceipt {
+    /// `suppressed`, `ignored` (a transient bounce, a delivery, an SES test message),
+    /// `subscription_confirmed` or `unsubscribed`.
+    pub outcome: String,
+    /// Addresses this message suppressed (they may have been suppressed already).
+    pub suppressed: usize,
+}
+
+impl From<Outcome> for WebhookReceipt {
+    fn from(outcome: Outcome) -> Self {
+        let (outcome, suppressed) = match outcome {
+            Outcome::Suppressed(n) => ("suppressed", n),
+            Outcome::Ignored => ("ignored", 0),
+            Outcome::SubscriptionConfirmed => ("subscription_confirmed", 0),
+            Outcome::Unsubscribed => ("unsubscribed", 0),
+        };
+        Self {
+            outcome: outcome.into(),
+            suppressed,
+        }
+    }
+}
+
+impl From<sns::Error> for ApiError {
+    fn from(e: sns::Error) -> Self {
+        match e {
+            sns::Error::Malformed(detail) => ApiError::malformed(detail),
+            sns::Error::Invalid { field, message } => {
+                ApiError::validation(vec![FieldError { field, message }])
+            }
+            sns::Error::Untrusted(detail) => ApiError::forbidden_with(detail),
+            sns::Error::Unavailable(detail) => ApiError::unavailable(detail),
+            sns::Error::Unexpected(source) => ApiError::from(source),
+        }
+    }
+}
+
+/// Receive an SES bounce or complaint notification from Amazon SNS.
+///
+/// For the SNS subscription of the topic SES publishes bounce and complaint events to.
+/// The body is the SNS message as SNS sends it (`Content-Type: text/plain`; JSON is
+/// read whatever the content type). Nothing is believed until the SNS signature
+/// (SignatureVersion 1 or 2) verifies against a certificate fetched from SNS, the
+/// message is less than an hour old, and its topic is one of `QUOTIDIAN_SNS_TOPIC_ARNS`
+/// (when set). A subscription confirmation is confirmed by visiting its SubscribeURL;
+/// a permanent bounce or a complaint suppresses its recipients; anything else is
+/// accepted and ignored.
+#[utoipa::path(
+    post, path = "/webhooks/ses", tag = "webhooks",
+    request_body(
+        description = "An SNS message (Notification, SubscriptionConfirmation or UnsubscribeConfirmation)",
+        content((Envelope = "application/json"), (Envelope = "text/plain"))
+    ),
+    responses(
+        (status = 200, description = "Verified and handled", body = WebhookReceipt),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not shown to come from SNS: bad signature, certificate URL off SNS, older than an hour, or a topic not accepted", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body larger than 512 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an SNS message, or an SES event missing its fields", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The signing certificate or the subscription URL could not be reached; SNS retries", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn ses_notification(
+    State(state): State<AppState>,
+    RawBody(body): RawBody,
+) -> Result<Json<WebhookReceipt>, ApiError> {
+    let envelope = Envelope::parse(&body)?;
+    let outcome = sns::receive(&state, envelope).await?;
+    Ok(Json(outcome.into()))
+}

@@ -1,0 +1,776 @@
+//! Amazon SNS messages posted to `/webhooks/ses`: the envelope, its signature, and the
+//! SES bounce and complaint events it carries.
+//!
+//! Anyone can POST to the endpoint, so nothing in a message is believed until its
+//! signature verifies against a certificate fetched from SNS itself: an https URL on
+//! `sns.<region>.amazonaws.com(.cn)`, or under a configured prefix
+//! (`QUOTIDIAN_SNS_CERT_URL_PREFIXES`, for tests that sign their own messages). Every
+//! check that needs no network runs first, so a forged message costs us no fetch.
+//! The procedure is AWS's "Verifying the signatures of Amazon SNS messages".
+
+use std::collections::HashMap;
+use std::sync::{Arc, Once};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use chrono::{DateTime, TimeDelta, Utc};
+use ring::signature::{self, VerificationAlgorithm};
+use serde::Deserialize;
+use tokio::sync::RwLock;
+use url::Url;
+use utoipa::ToSchema;
+use x509_cert::der::DecodePem as _;
+use x509_cert::spki::ObjectIdentifier;
+
+use crate::config::Config;
+use crate::domain::EmailAddress;
+use crate::repositories::suppressions;
+use crate::state::AppState;
+
+/// A message signed longer ago than this is refused: a captured message cannot be
+/// replayed forever.
+pub const MAX_MESSAGE_AGE: TimeDelta = TimeDelta::hours(1);
+/// SNS signs with few certificates and rotates them rarely; the bound only matters if
+/// something goes wrong.
+const MAX_CACHED_CERTIFICATES: usize = 32;
+/// An SNS certificate is about 2 KiB; anything much larger is not one.
+const MAX_CERTIFICATE_BYTES: usize = 64 * 1024;
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// `detail` keeps the start of a bounce's diagnostic, not a whole SMTP transcript.
+const MAX_DETAIL_CHARS: usize = 500;
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The body is not JSON.
+    #[error("{0}")]
+    Malformed(String),
+    /// JSON, but not an SNS message (or SES event) we can read.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// Not shown to come from SNS, or from a topic we do not take messages from.
+    #[error("{0}")]
+    Untrusted(String),
+    /// The certificate or the subscription URL could not be reached; SNS retries.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Unexpected(anyhow::Error::new(e).context("database query failed"))
+    }
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> Error {
+    Error::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn untrusted(detail: &str) -> Error {
+    Error::Untrusted(detail.to_owned())
+}
+
+/// An SNS message as SNS POSTs it over HTTP(S): a JSON body, sent as
+/// `Content-Type: text/plain; charset=UTF-8`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+#[schema(as = SnsMessage, example = json!({
+    "Type": "Notification",
+    "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
+    "TopicArn": "arn:aws:sns:us-east-1:123456789012:quotidian-ses-events",
+    "Message": "{\"eventType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Permanent\",\"bounceSubType\":\"General\",\"bouncedRecipients\":[{\"emailAddress\":\"ada@example.com\"}]},\"mail\":{\"messageId\":\"0100018c-example\"}}",
+    "Timestamp": "2026-11-21T12:00:00.000Z",
+    "SignatureVersion": "2",
+    "Signature": "EXAMPLEpH+...",
+    "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem",
+    "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=..."
+}))]
+pub struct Envelope {
+    /// `Notification`, `SubscriptionConfirmation` or `UnsubscribeConfirmation`.
+    #[serde(rename = "Type")]
+    pub kind: String,
+    pub message_id: String,
+    pub topic_arn: String,
+    /// Notifications only, when the publisher gave one.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// For an SES event, the event as a JSON string.
+    pub message: String,
+    /// ISO 8601; kept as the exact text that was signed.
+    pub timestamp: String,
+    /// `1` (SHA1withRSA) or `2` (SHA256withRSA).
+    pub signature_version: String,
+    /// Base64.
+    pub signature: String,
+    #[serde(rename = "SigningCertURL")]
+    pub signing_cert_url: String,
+    /// Subscription and unsubscribe confirmations only.
+    #[serde(rename = "SubscribeURL", default)]
+    pub subscribe_url: Option<String>,
+    /// Subscription and unsubscribe confirmations only.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Notifications only.
+    #[serde(rename = "UnsubscribeURL", default)]
+    pub unsubscribe_url: Option<String>,
+}
+
+impl Envelope {
+    /// Reads a request body. Not JSON is [`Error::Malformed`]; JSON of the wrong shape
+    /// (a missing field, a number for a string) is [`Error::Invalid`].
+    pub fn parse(body: &[u8]) -> Result<Self, Error> {
+        serde_json::from_slice(body).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => {
+                let message = e.to_string();
+                Error::Invalid {
+                    field: crate::error::field_from_serde_message(&message)
+                        .unwrap_or_else(|| "body".into()),
+                    message,
+                }
+            }
+            _ => Error::Malformed(format!("The body is not valid JSON: {e}")),
+        })
+    }
+
+    /// The bytes SNS signed: for each field in the documented order, "Name\nValue\n".
+    /// `Subject` takes part only when present; confirmations sign `SubscribeURL` and
+    /// `Token` instead.
+    pub fn string_to_sign(&self) -> Result<String, Error> {
+        let mut fields: Vec<(&str, &str)> = Vec::with_capacity(7);
+        match self.kind.as_str() {
+            "Notification" => {
+                fields.push(("Message", &self.message));
+                fields.push(("MessageId", &self.message_id));
+                if let Some(subject) = &self.subject {
+                    fields.push(("Subject", subject));
+                }
+                fields.push(("Timestamp", &self.timestamp));
+                fields.push(("TopicArn", &self.topic_arn));
+                fields.push(("Type", &self.kind));
+            }
+            "SubscriptionConfirmation" | "UnsubscribeConfirmation" => {
+                let subscribe_url = self
+                    .subscribe_url
+                    .as_deref()
+                    .ok_or_else(|| invalid("SubscribeURL", "is required for a confirmation"))?;
+                let token = self
+                    .token
+                    .as_deref()
+                    .ok_or_else(|| invalid("Token", "is required for a confirmation"))?;
+                fields.extend([
+                    ("Message", self.message.as_str()),
+                    ("MessageId", &self.message_id),
+                    ("SubscribeURL", subscribe_url),
+                    ("Timestamp", &self.timestamp),
+                    ("Token", token),
+                    ("TopicArn", &self.topic_arn),
+                    ("Type", &self.kind),
+                ]);
+            }
+            other => {
+                return Err(invalid(
+                    "Type",
+                    format!(
+                        "'{other}' is not Notification, SubscriptionConfirmation or UnsubscribeConfirmation"
+                    ),
+                ));
+            }
+        }
+        Ok(fields
+            .iter()
+            .map(|(name, value)| format!("{name}\n{value}\n"))
+            .collect())
+    }
+}
+
+/// `sns.<region>.amazonaws.com` or `sns.<region>.amazonaws.com.cn`, the region being
+/// `[a-z0-9-]+`: the hosts SNS serves signing certificates and confirmations from.
+pub fn is_sns_host(host: &str) -> bool {
+    let Some(rest) = host.strip_prefix("sns.") else {
+        return false;
+    };
+    let region = rest
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| rest.strip_suffix(".amazonaws.com.cn"));
+    region.is_some_and(|r| {
+        !r.is_empty()
+            && r.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    })
+}
+
+/// The URL, if we may fetch it (a `SigningCertURL` or a `SubscribeURL`): https on an
+/// SNS host at the default port, or under one of `prefixes` (normalised by the
+/// configuration to end in `/`, and compared with the normalised URL).
+pub fn trusted_url(raw: &str, prefixes: &[String]) -> Option<Url> {
+    let url = Url::parse(raw).ok()?;
+    let on_sns = url.scheme() == "https"
+        && url.port().is_none()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && matches!(url.host(), Some(url::Host::Domain(host)) if is_sns_host(host));
+    let configured = || {
+        prefixes
+            .iter()
+            .any(|p| url.as_str().starts_with(p.as_str()))
+    };
+    (on_sns || configured()).then_some(url)
+}
+
+/// What a message passed to [`Verifier::verify`] looked like before any network use.
+struct Checked {
+    to_sign: String,
+    algorithm: &'static dyn VerificationAlgorithm,
+    signature: Vec<u8>,
+    cert_url: Url,
+}
+
+/// The checks that need no network, cheapest and most telling first.
+fn check(envelope: &Envelope, config: &Config, now: DateTime<Utc>) -> Result<Checked, Error> {
+    let to_sign = envelope.string_to_sign()?;
+    let algorithm: &'static dyn VerificationAlgorithm = match envelope.signature_version.as_str() {
+        "1" => &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+        "2" => &signature::RSA_PKCS1_2048_8192_SHA256,
+        _ => return Err(untrusted("The SignatureVersion is not 1 or 2.")),
+    };
+    let signed_at = DateTime::parse_from_rfc3339(&envelope.timestamp)
+        .map_err(|_| invalid("Timestamp", "is not an ISO 8601 date and time"))?;
+    if now.signed_duration_since(signed_at) > MAX_MESSAGE_AGE {
+        return Err(untrusted(
+            "The message was signed more than an hour ago; it is not accepted again.",
+        ));
+    }
+    if !config.sns_topic_arns.is_empty() && !config.sns_topic_arns.contains(&envelope.topic_arn) {
+        return Err(untrusted("Messages from this topic are not accepted."));
+    }
+    let cert_url = trusted_url(&envelope.signing_cert_url, &config.sns_cert_url_prefixes)
+        .ok_or_else(|| untrusted("The SigningCertURL is not an SNS certificate URL."))?;
+    if let Some(subscribe_url) = envelope
+        .subscribe_url
+        .as_deref()
+        .filter(|_| envelope.kind == "SubscriptionConfirmation")
+        && trusted_url(subscribe_url, &config.sns_cert_url_prefixes).is_none()
+    {
+        return Err(untrusted("The SubscribeURL is not an SNS URL."));
+    }
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(envelope.signature.trim())
+        .map_err(|_| untrusted("The message signature does not verify."))?;
+    Ok(Checked {
+        to_sign,
+        algorithm,
+        signature,
+        cert_url,
+    })
+}
+
+/// The public key of a signing certificate.
+struct SigningKey {
+    /// `RSAPublicKey` (PKCS #1) DER, the form ring verifies with.
+    rsa_public_key: Vec<u8>,
+    not_before: SystemTime,
+    not_after: SystemTime,
+}
+
+impl SigningKey {
+    fn from_pem(pem: &[u8]) -> Result<Self, Error> {
+        let unusable = || untrusted("The signing certificate is not a usable RSA certificate.");
+        let cert = x509_cert::Certificate::from_pem(pem).map_err(|_| unusable())?;
+        let tbs = &cert.tbs_certificate;
+        let spki = &tbs.subject_public_key_info;
+        if spki.algorithm.oid != RSA_ENCRYPTION {
+            return Err(unusable());
+        }
+        let key = spki.subject_public_key.as_bytes().ok_or_else(unusable)?;
+        Ok(Self {
+            rsa_public_key: key.to_vec(),
+            not_before: tbs.validity.not_before.to_system_time(),
+            not_after: tbs.validity.not_after.to_system_time(),
+        })
+    }
+}
+
+/// Fetches and caches SNS signing certificates, verifies messages with them, and
+/// confirms subscriptions. One per process, in `AppState`.
+pub struct Verifier {
+    http: reqwest::Client,
+    keys: RwLock<HashMap<String, Arc<SigningKey>>>,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Verifier {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(FETCH_TIMEOUT)
+            // A redirect could lead off the hosts the URL was checked against.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("the HTTP client's TLS backend initialises");
+        Self {
+            http,
+            keys: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Verifies that SNS sent this message, from an accepted topic, within the hour.
+    #[tracing::instrument(skip_all, fields(message_id = %envelope.message_id))]
+    pub async fn verify(
+        &self,
+        envelope: &Envelope,
+        config: &Config,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let checked = check(envelope, config, now)?;
+        let key = self.key(&checked.cert_url).await?;
+        let now = SystemTime::from(now);
+        if now < key.not_before || now > key.not_after {
+            return Err(untrusted("The signing certificate is not valid now."));
+        }
+        signature::UnparsedPublicKey::new(checked.algorithm, &key.rsa_public_key)
+            .verify(checked.to_sign.as_bytes(), &checked.signature)
+            .map_err(|_| untrusted("The message signature does not verify."))
+    }
+
+    async fn key(&self, url: &Url) -> Result<Arc<SigningKey>, Error> {
+        if let Some(key) = self.keys.read().await.get(url.as_str()) {
+            return Ok(key.clone());
+        }
+        let key = Arc::new(SigningKey::from_pem(&self.fetch_certificate(url).await?)?);
+        let mut keys = self.keys.write().await;
+        if keys.len() >= MAX_CACHED_CERTIFICATES {
+            keys.clear();
+        }
+        keys.insert(url.as_str().to_owned(), key.clone());
+        Ok(key)
+    }
+
+    async fn fetch_certificate(&self, url: &Url) -> Result<Vec<u8>, Error> {
+        let unreachable = |error: &dyn std::fmt::Display| {
+            tracing::warn!(%url, error = %error, "fetching the SNS signing certificate failed");
+            Error::Unavailable(
+                "The signing certificate could not be fetched; try again later.".into(),
+            )
+        };
+        let mut response = self
+            .http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| unreachable(&e))?;
+        let status = response.status();
+        if status.is_server_error() {
+            return Err(unreachable(&status));
+        }
+        if !status.is_success() {
+            // A wrong path on an SNS host (404) or a redirect: the sender's doing.
+            return Err(Error::Untrusted(format!(
+                "The SigningCertURL answered {status}, not a certificate."
+            )));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(&e))? {
+            if body.len() + chunk.len() > MAX_CERTIFICATE_BYTES {
+                return Err(untrusted("The SigningCertURL does not hold a certificate."));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// Visits the SubscribeURL, which is how SNS learns that we want its messages.
+    async fn confirm_subscription(&self, url: Url) -> Result<(), Error> {
+        let response = self.http.get(url).send().await.map_err(|error| {
+            tracing::warn!(error = %error, "confirming the SNS subscription failed");
+            Error::Unavailable("SNS could not be reached to confirm the subscription.".into())
+        })?;
+        let status = response.status();
+        if !status.is_success() {
+            tracing::warn!(%status, "SNS refused the subscription confirmation");
+            return Err(Error::Unavailable(format!(
+                "SNS answered {status} to the subscription confirmation."
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What a verified message led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// This many addresses are now suppressed (they may have been already).
+    Suppressed(usize),
+    /// Nothing to do: a transient bounce, a delivery, an SES test message ...
+    Ignored,
+    SubscriptionConfirmed,
+    Unsubscribed,
+}
+
+/// Verifies an SNS message and acts on it: confirms a subscription, or suppresses the
+/// addresses of a permanent bounce or a complaint.
+#[tracing::instrument(skip_all, fields(kind = %envelope.kind, message_id = %envelope.message_id))]
+pub async fn receive(state: &AppState, envelope: Envelope) -> Result<Outcome, Error> {
+    state
+        .sns
+        .verify(&envelope, &state.config, Utc::now())
+        .await?;
+    if state.config.sns_topic_arns.is_empty() {
+        static WARN: Once = Once::new();
+        WARN.call_once(|| {
+            tracing::warn!(
+                "QUOTIDIAN_SNS_TOPIC_ARNS is not set: /webhooks/ses accepts correctly signed \
+                 messages from any SNS topic, including other AWS accounts' topics"
+            );
+        });
+    }
+    match envelope.kind.as_str() {
+        "SubscriptionConfirmation" => {
+            let raw = envelope.subscribe_url.as_deref().unwrap_or_default();
+            let url = trusted_url(raw, &state.config.sns_cert_url_prefixes)
+                .ok_or_else(|| untrusted("The SubscribeURL is not an SNS URL."))?;
+            state.sns.confirm_subscription(url).await?;
+            tracing::info!(topic_arn = %envelope.topic_arn, "SNS subscription confirmed");
+            Ok(Outcome::SubscriptionConfirmed)
+        }
+        "UnsubscribeConfirmation" => {
+            // Deliberately not followed: its SubscribeURL would subscribe us again.
+            tracing::warn!(
+                topic_arn = %envelope.topic_arn,
+                "this endpoint was unsubscribed from the SNS topic; bounces and complaints no longer arrive"
+            );
+            Ok(Outcome::Unsubscribed)
+        }
+        _ => on_notification(state, &envelope).await,
+    }
+}
+
+/// An SES event in either format: notifications (`notificationType`) or event
+/// publishing through a configuration set (`eventType`). Only what suppression needs.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SesEvent {
+    notification_type: Option<String>,
+    event_type: Option<String>,
+    bounce: Option<Bounce>,
+    complaint: Option<Complaint>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Bounce {
+    bounce_type: String,
+    #[serde(default)]
+    bounce_sub_type: Option<String>,
+    bounced_recipients: Vec<Recipient>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Complaint {
+    complained_recipients: Vec<Recipient>,
+    #[serde(default)]
+    complaint_feedback_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Recipient {
+    email_address: String,
+    #[serde(default)]
+    diagnostic_code: Option<String>,
+}
+
+async fn on_notification(state: &AppState, envelope: &Envelope) -> Result<Outcome, Error> {
+    let Ok(event) = serde_json::from_str::<serde_json::Value>(&envelope.message) else {
+        // SES sends a plain-text test message when a topic is attached to it.
+        tracing::info!("SNS notification whose message is not JSON; ignored");
+        return Ok(Outcome::Ignored);
+    };
+    let event: SesEvent =
+        serde_json::from_value(event).map_err(|e| invalid("Message", e.to_string()))?;
+    let kind = event
+        .event_type
+        .as_deref()
+        .or(event.notification_type.as_deref())
+        .unwrap_or_default();
+    let message_id = Some(envelope.message_id.as_str());
+    match kind {
+        "Bounce" => {
+            let bounce = event
+                .bounce
+                .ok_or_else(|| invalid("Message", "a Bounce event without a bounce object"))?;
+            if bounce.bounce_type != "Permanent" {
+                tracing::info!(
+                    bounce_type = %bounce.bounce_type,
+                    recipients = bounce.bounced_recipients.len(),
+                    "bounce that is not permanent; addresses not suppressed"
+                );
+                return Ok(Outcome::Ignored);
+            }
+            let kind = format!(
+                "{}/{}",
+                bounce.bounce_type,
+                bounce.bounce_sub_type.as_deref().unwrap_or("Undetermined")
+            );
+            let entries = bounce.bounced_recipients.iter().map(|r| {
+                let detail = match &r.diagnostic_code {
+                    Some(code) => format!("{kind}: {code}"),
+                    None => kind.clone(),
+                };
+                (r.email_address.as_str(), Some(detail))
+            });
+            suppress_all(state, "bounce", entries, message_id).await
+        }
+        "Complaint" => {
+            let complaint = event.complaint.ok_or_else(|| {
+                invalid("Message", "a Complaint event without a complaint object")
+            })?;
+            let detail = complaint.complaint_feedback_type;
+            let entries = complaint
+                .complained_recipients
+                .iter()
+                .map(|r| (r.email_address.as_str(), detail.clone()));
+            suppress_all(state, "complaint", entries, message_id).await
+        }
+        other => {
+            tracing::debug!(kind = other, "SES event that suppresses nobody; ignored");
+            Ok(Outcome::Ignored)
+        }
+    }
+}
+
+/// The address of a recipient as SES reports it: usually bare, sometimes with a
+/// display name (`Ada <ada@example.com>`).
+fn recipient_address(raw: &str) -> Option<EmailAddress> {
+    EmailAddress::parse(raw).ok().or_else(|| {
+        let start = raw.rfind('<')? + 1;
+        let end = start + raw[start..].find('>')?;
+        EmailAddress::parse(&raw[start..end]).ok()
+    })
+}
+
+/// Suppresses every address in one transaction, so a retried delivery finds all or
+/// none of them done.
+async fn suppress_all<'a>(
+    state: &AppState,
+    reason: &str,
+    entries: impl Iterator<Item = (&'a str, Option<String>)>,
+    sns_message_id: Option<&str>,
+) -> Result<Outcome, Error> {
+    let mut tx = state.db.begin().await.context("starting a transaction")?;
+    let mut suppressed = 0;
+    let mut unreadable = 0;
+    for (raw, detail) in entries {
+        let Some(email) = recipient_address(raw) else {
+            unreadable += 1;
+            continue;
+        };
+        let detail = detail.map(|d| d.chars().take(MAX_DETAIL_CHARS).collect::<String>());
+        suppressions::suppress(
+            &mut *tx,
+            email.as_ref(),
+            reason,
+            detail.as_deref(),
+            sns_message_id,
+        )
+        .await?;
+        suppressed += 1;
+    }
+    tx.commit().await.context("committing suppressions")?;
+    if unreadable > 0 {
+        tracing::warn!(
+            unreadable,
+            "SES reported recipients that are not email addresses; skipped"
+        );
+    }
+    tracing::info!(reason, suppressed, "addresses suppressed");
+    Ok(Outcome::Suppressed(suppressed))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn notification() -> Envelope {
+        Envelope {
+            kind: "Notification".into(),
+            message_id: "id-1".into(),
+            topic_arn: "arn:aws:sns:us-east-1:123456789012:ses".into(),
+            subject: None,
+            message: "{\"a\":1}".into(),
+            timestamp: "2026-11-21T12:00:00.000Z".into(),
+            signature_version: "2".into(),
+            signature: "c2ln".into(),
+            signing_cert_url: "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-x.pem"
+                .into(),
+            subscribe_url: None,
+            token: None,
+            unsubscribe_url: Some("https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe".into()),
+        }
+    }
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let mut vars: HashMap<String, String> =
+            HashMap::from([("DATABASE_URL".into(), "postgres://u@localhost/db".into())]);
+        for (k, v) in pairs {
+            vars.insert((*k).into(), (*v).into());
+        }
+        Config::from_vars(&vars).unwrap()
+    }
+
+    fn at(ts: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(ts).unwrap().into()
+    }
+
+    #[test]
+    fn notification_string_to_sign_follows_the_documented_order() {
+        let mut n = notification();
+        assert_eq!(
+            n.string_to_sign().unwrap(),
+            "Message\n{\"a\":1}\nMessageId\nid-1\nTimestamp\n2026-11-21T12:00:00.000Z\n\
+             TopicArn\narn:aws:sns:us-east-1:123456789012:ses\nType\nNotification\n"
+        );
+        n.subject = Some("Hello".into());
+        assert_eq!(
+            n.string_to_sign().unwrap(),
+            "Message\n{\"a\":1}\nMessageId\nid-1\nSubject\nHello\n\
+             Timestamp\n2026-11-21T12:00:00.000Z\n\
+             TopicArn\narn:aws:sns:us-east-1:123456789012:ses\nType\nNotification\n"
+        );
+    }
+
+    #[test]
+    fn confirmation_string_to_sign_includes_subscribe_url_and_token() {
+        let mut c = notification();
+        c.kind = "SubscriptionConfirmation".into();
+        c.subject = Some("ignored for confirmations".into());
+        c.subscribe_url = Some("https://sns.us-east-1.amazonaws.com/?Action=Confirm".into());
+        c.token = Some("tok".into());
+        assert_eq!(
+            c.string_to_sign().unwrap(),
+            "Message\n{\"a\":1}\nMessageId\nid-1\n\
+             SubscribeURL\nhttps://sns.us-east-1.amazonaws.com/?Action=Confirm\n\
+             Timestamp\n2026-11-21T12:00:00.000Z\nToken\ntok\n\
+             TopicArn\narn:aws:sns:us-east-1:123456789012:ses\nType\nSubscriptionConfirmation\n"
+        );
+        c.token = None;
+        assert!(
+            matches!(c.string_to_sign(), Err(Error::Invalid { field, .. }) if field == "Token")
+        );
+        c.kind = "Gossip".into();
+        assert!(matches!(c.string_to_sign(), Err(Error::Invalid { field, .. }) if field == "Type"));
+    }
+
+    #[test]
+    fn sns_hosts_are_sns_in_a_region_of_amazonaws() {
+        for good in [
+            "sns.us-east-1.amazonaws.com",
+            "sns.eu-central-2.amazonaws.com",
+            "sns.cn-north-1.amazonaws.com.cn",
+        ] {
+            assert!(is_sns_host(good), "{good}");
+        }
+        for bad in [
+            "sns.amazonaws.com",
+            "sns..amazonaws.com",
+            "sqs.us-east-1.amazonaws.com",
+            "sns.us-east-1.amazonaws.com.evil.com",
+            "sns.evil.com.amazonaws.com",
+            "evil-sns.us-east-1.amazonaws.com",
+            "sns.us_east_1.amazonaws.com",
+            "sns.US-EAST-1.amazonaws.com",
+            "sns.us-east-1.amazonaws.co",
+        ] {
+            assert!(!is_sns_host(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_https_sns_urls_or_configured_prefixes_are_trusted() {
+        let none: &[String] = &[];
+        assert!(trusted_url("https://sns.us-east-1.amazonaws.com/cert.pem", none).is_some());
+        // Url lower-cases the host before the rule sees it.
+        assert!(trusted_url("https://SNS.us-east-1.amazonaws.com/cert.pem", none).is_some());
+        for bad in [
+            "http://sns.us-east-1.amazonaws.com/cert.pem",
+            "https://sns.us-east-1.amazonaws.com:8443/cert.pem",
+            "https://user@sns.us-east-1.amazonaws.com/cert.pem",
+            "https://sns.us-east-1.amazonaws.com.evil.com/cert.pem",
+            "https://evil.com/sns.us-east-1.amazonaws.com/cert.pem",
+            "not a url",
+        ] {
+            assert!(trusted_url(bad, none).is_none(), "{bad}");
+        }
+        let prefixes = ["http://127.0.0.1:8000/".to_owned()];
+        assert!(trusted_url("http://127.0.0.1:8000/cert.pem", &prefixes).is_some());
+        assert!(trusted_url("http://127.0.0.1:80001/cert.pem", &prefixes).is_none());
+        assert!(trusted_url("http://127.0.0.1:8001/cert.pem", &prefixes).is_none());
+    }
+
+    #[test]
+    fn checks_before_any_fetch() {
+        let now = at("2026-11-21T12:30:00Z");
+        let open = config(&[]);
+        assert!(check(&notification(), &open, now).is_ok());
+
+        let mut n = notification();
+        n.signature_version = "3".into();
+        assert!(matches!(check(&n, &open, now), Err(Error::Untrusted(_))));
+
+        let mut n = notification();
+        n.timestamp = "2026-11-21T11:29:59Z".into();
+        assert!(matches!(check(&n, &open, now), Err(Error::Untrusted(_))));
+        n.timestamp = "yesterday".into();
+        assert!(
+            matches!(check(&n, &open, now), Err(Error::Invalid { field, .. }) if field == "Timestamp")
+        );
+
+        let mut n = notification();
+        n.signing_cert_url = "https://evil.example.com/cert.pem".into();
+        assert!(matches!(check(&n, &open, now), Err(Error::Untrusted(_))));
+
+        let mut n = notification();
+        n.signature = "not base64!".into();
+        assert!(matches!(check(&n, &open, now), Err(Error::Untrusted(_))));
+
+        let pinned = config(&[(
+            "QUOTIDIAN_SNS_TOPIC_ARNS",
+            "arn:aws:sns:us-east-1:123456789012:other",
+        )]);
+        assert!(matches!(
+            check(&notification(), &pinned, now),
+            Err(Error::Untrusted(_))
+        ));
+
+        let mut c = notification();
+        c.kind = "SubscriptionConfirmation".into();
+        c.token = Some("tok".into());
+        c.subscribe_url = Some("https://evil.example.com/?Action=ConfirmSubscription".into());
+        assert!(matches!(check(&c, &open, now), Err(Error::Untrusted(_))));
+    }
+
+    #[test]
+    fn recipients_with_display_names_are_read() {
+        assert_eq!(
+            recipient_address("Ada <Ada@Example.com>").unwrap().as_ref(),
+            "ada@example.com"
+        );
+        assert_eq!(
+            recipient_address(" ADA@example.com").unwrap().as_ref(),
+            "ada@example.com"
+        );
+        assert!(recipient_address("not an address").is_none());
+    }
+}
