@@ -60,7 +60,9 @@ pub async fn update(
     sqlx::query_as(
         "update preferences set
             time_zone = $2, send_time = $3, days = $4, paused = $5,
-            include_news = $6, include_earnings = $7, next_send_at = $8, updated_at = now()
+            include_news = $6, include_earnings = $7, next_send_at = $8, updated_at = now(),
+            -- Resuming after an unsubscribe is subscribing again.
+            unsubscribed_at = case when $5 then unsubscribed_at end
          where user_id = $1
          returning time_zone, send_time, days, paused, include_news, include_earnings, next_send_at, updated_at",
     )

@@ -292,6 +292,24 @@ async fn unsubscribing_by_link_needs_no_login_and_stops_the_digest() {
         .post(&anonymous, "/api/v1/unsubscribe", json!({"token": token}))
         .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
+
+    // Resuming is subscribing again: the next scheduled digest is sent.
+    let r = app
+        .api
+        .patch(app.url("/api/v1/preferences"))
+        .json(&json!({"paused": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    sqlx::query("delete from digest_jobs where user_id = $1")
+        .bind(user)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    make_due(&app, user).await;
+    let job = wait_for_final(&app, user).await;
+    assert_eq!(job["status"], "sent", "{job}");
 }
 
 #[tokio::test]
