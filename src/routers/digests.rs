@@ -107,6 +107,7 @@ pub struct DigestList {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryParams {
     /// Only digests for local dates before this one (YYYY-MM-DD), for paging.
     pub before: Option<NaiveDate>,
@@ -119,7 +120,7 @@ pub struct HistoryParams {
 /// Newest first, paged by local date. Includes digests that failed, were skipped or
 /// missed, each with its reason.
 #[utoipa::path(
-    get, path = "/api/v1/digests", tag = "digests",
+    get, path = "/api/v1/digests", tag = "digests", operation_id = "list_digests",
     security(("session" = [])),
     params(HistoryParams),
     responses(

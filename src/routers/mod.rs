@@ -44,7 +44,7 @@ Errors are RFC 9457 `application/problem+json` documents whose `type` is a stabl
         (name = "account", description = "The logged-in account"),
         (name = "watchlist", description = "The symbols the digest covers"),
         (name = "preferences", description = "When the digest is sent and what it holds"),
-        (name = "digests", description = "The daily digest: preview (sending and history arrive with the delivery stage)"),
+        (name = "digests", description = "The daily digest: preview, send now, and the history of what was sent"),
         (name = "operations", description = "Health, readiness and, for operators, market-data extraction runs"),
         (name = "webhooks", description = "Callbacks from AWS: SES bounces and complaints through SNS"),
     ),

@@ -111,6 +111,7 @@ pub struct EtlRunDetail {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RunListParams {
     /// Only runs with an id below this (for paging).
     pub before: Option<i64>,

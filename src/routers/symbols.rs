@@ -16,6 +16,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// A company name or ticker, 1 to 50 characters.
     #[param(example = "apple")]

@@ -51,6 +51,7 @@ fn invalid() -> Response {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TokenParams {
     /// The signed token from the digest's unsubscribe link.
     pub token: Option<String>,

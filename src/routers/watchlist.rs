@@ -56,7 +56,7 @@ pub struct AddSymbolRequest {
 
 /// The watchlist.
 #[utoipa::path(
-    get, path = "/api/v1/watchlist", tag = "watchlist",
+    get, path = "/api/v1/watchlist", tag = "watchlist", operation_id = "list_watchlist",
     security(("session" = [])),
     responses(
         (status = 200, description = "The symbols on the watchlist", body = WatchlistResponse),

@@ -83,6 +83,34 @@ fn every_operation_is_documented_with_its_errors() {
 }
 
 /// An operation whose successful answer is an HTML page.
+/// Code generators (the web page's openapi-typescript) rely on these: a parameter's
+/// place is where it really is, and every operation has its own id.
+#[test]
+fn parameters_are_where_they_are_sent_and_operation_ids_are_unique() {
+    let doc = serde_json::to_value(quotidian::routers::openapi()).unwrap();
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let name = format!("{method} {path}");
+            let id = op["operationId"].as_str().expect("an operationId");
+            assert!(
+                ids.insert(id.to_owned()),
+                "{name}: operationId {id} is used twice"
+            );
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                let pname = param["name"].as_str().unwrap();
+                let in_path = path.contains(&format!("{{{pname}}}"));
+                assert_eq!(
+                    param["in"] == "path",
+                    in_path,
+                    "{name}: parameter {pname} is declared in {}",
+                    param["in"]
+                );
+            }
+        }
+    }
+}
+
 fn response_is_html_page(op: &Value) -> bool {
     op["responses"]["200"]["content"].get("text/html").is_some()
 }
