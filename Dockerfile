@@ -45,15 +45,15 @@ RUN touch src/main.rs src/lib.rs \
     && cargo build --release --locked --bin quotidian
 
 # ---------------------------------------------------------------------------
-# Web page (later stage): a Node stage will build web/dist, for example
-#
-#   FROM node:20-bookworm-slim AS web
-#   WORKDIR /web
-#   COPY web/package.json web/package-lock.json ./
-#   RUN npm ci
-#   COPY web ./
-#   RUN npm run build
+# Web page: build web/dist with Node. The API types (web/src/api) are committed,
+# generated from the service's OpenAPI document, so this stage needs no Rust.
 # ---------------------------------------------------------------------------
+FROM node:20-bookworm-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web ./
+RUN npm run build
 
 # ---------------------------------------------------------------------------
 # Runtime: the binary, CA certificates, and a non-root user. Nothing else.
@@ -72,14 +72,13 @@ RUN groupadd --system --gid 10001 quotidian \
 
 WORKDIR /app
 COPY --from=builder /build/target/release/quotidian /usr/local/bin/quotidian
-# Later stage: the built web page.
-# COPY --from=web /web/dist /app/web/dist
+# The built web page, served at / by `serve`.
+COPY --from=web /web/dist /app/web/dist
 
 # Listen on all interfaces inside the container; the default (127.0.0.1) would be
 # unreachable through a published port. Links in emails come from
 # QUOTIDIAN_PUBLIC_URL, which defaults to http://<bind>. Set it at run time to the
 # address users actually reach.
-# Until /app/web/dist exists, `serve` answers with its built-in placeholder page.
 ENV QUOTIDIAN_BIND=0.0.0.0:8080 \
     QUOTIDIAN_WEB_DIR=/app/web/dist
 
