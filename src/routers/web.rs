@@ -4,7 +4,7 @@
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{Method, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::{Html, IntoResponse, Response};
 use tower::ServiceExt as _;
 use tower_http::services::{ServeDir, ServeFile};
@@ -16,7 +16,7 @@ const PLACEHOLDER: &str = include_str!("../../web/placeholder/index.html");
 
 /// Anything no route matched.
 pub async fn fallback(State(state): State<AppState>, request: Request) -> Response {
-    let path = request.uri().path();
+    let path = request.uri().path().to_owned();
     if path == "/api" || path.starts_with("/api/") {
         return ApiError::not_found(format!("There is no API resource at {path}.")).into_response();
     }
@@ -26,11 +26,25 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
     let dir = &state.config.web_dir;
     let index = dir.join("index.html");
     if index.is_file() {
+        // Vite names everything under assets/ by its content hash: those never change
+        // and may be cached for good. Everything else (index.html, for every client
+        // route) is revalidated, so a new deploy is picked up at once.
+        let cache = if path.starts_with("/assets/") {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
         let serve = ServeDir::new(dir).fallback(ServeFile::new(index));
-        return match serve.oneshot(request).await {
+        let mut response = match serve.oneshot(request).await {
             Ok(response) => response.map(Body::new),
             Err(never) => match never {},
         };
+        if response.status().is_success() {
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+        }
+        return response;
     }
     ([(header::CACHE_CONTROL, "no-store")], Html(PLACEHOLDER)).into_response()
 }

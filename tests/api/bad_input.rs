@@ -238,3 +238,42 @@ async fn web_paths_serve_the_page_for_client_side_routes() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_built_web_page_is_served_with_client_routes_and_cache_headers() {
+    // A stand-in for web/dist: an index.html and one content-hashed asset.
+    let dir = std::env::temp_dir().join(format!("quotidian-web-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(dir.join("assets")).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>app</title>").unwrap();
+    std::fs::write(dir.join("assets/index-3f2a9c.js"), "console.log(1)").unwrap();
+    let app = spawn_app_with(&[("QUOTIDIAN_WEB_DIR", dir.to_str().unwrap())], None).await;
+
+    for path in ["/", "/watchlist", "/history/12"] {
+        let r = reqwest::get(app.url(path)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert_eq!(r.headers()["cache-control"], "no-cache", "{path}");
+        assert!(
+            r.text().await.unwrap().contains("<title>app</title>"),
+            "{path}"
+        );
+    }
+    let r = reqwest::get(app.url("/assets/index-3f2a9c.js"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(r.text().await.unwrap(), "console.log(1)");
+    // The API keeps its own answers: no page for a wrong API path or method.
+    let r = reqwest::get(app.url("/api/v1/nope")).await.unwrap();
+    assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+    let r = new_client()
+        .delete(app.url("/watchlist"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
