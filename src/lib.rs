@@ -1,5 +1,6 @@
 //! Quotidian: a personalized daily market digest.
 
+pub mod backoff;
 pub mod clients;
 pub mod commands;
 pub mod config;

@@ -115,8 +115,12 @@ pub struct FlushReport {
 
 /// Backoff after the n-th failed put: 2 s, 4 s ... capped at 5 minutes.
 fn retry_delay_secs(attempts: i32) -> f64 {
-    let exp = attempts.clamp(1, 20) as u32 - 1;
-    (2.0 * 2f64.powi(exp as i32)).min(300.0)
+    let delay = crate::backoff::exponential(
+        std::time::Duration::from_secs(2),
+        attempts,
+        std::time::Duration::from_secs(300),
+    );
+    delay.as_secs_f64()
 }
 
 /// Puts one batch of pending records to the audit store.

@@ -22,8 +22,9 @@ const CONCURRENT_SENDS: usize = 4;
 
 /// Backoff after the n-th failed attempt: 10 s, 20 s, 40 s ... capped at 30 minutes.
 pub fn retry_delay_secs(attempts: i32) -> i64 {
-    let exp = attempts.clamp(1, 16) as u32 - 1;
-    (10_i64 << exp).min(1800)
+    let delay =
+        crate::backoff::exponential(Duration::from_secs(10), attempts, Duration::from_secs(1800));
+    delay.as_secs() as i64
 }
 
 pub async fn run(state: AppState) {

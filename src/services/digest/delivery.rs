@@ -18,11 +18,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use backon::{ExponentialBuilder, Retryable as _};
 use chrono::{NaiveDate, Utc};
 use futures_util::StreamExt as _;
 use uuid::Uuid;
 
 use super::{InputRequest, MarketSnapshot, compose, distinct_symbols, unsubscribe_url};
+use crate::backoff;
 use crate::clients::mailer::{MailError, OutgoingEmail};
 use crate::domain::Symbol;
 use crate::repositories::digest_jobs::{self, ClaimedJobRow, RecipientRow, SendingContent};
@@ -350,10 +352,12 @@ async fn deliver_one(
 /// Backoff before attempt n+1: base, 2×base, 4×base ... capped at 10 minutes, with up
 /// to 20% jitter so throttled workers do not return in step.
 pub fn retry_delay_ms(base_ms: u64, attempts: i32) -> u64 {
-    let exp = attempts.clamp(1, 20) as u32 - 1;
-    let delay = base_ms.saturating_mul(1u64 << exp.min(16)).min(600_000);
-    let jitter = rand::random_range(0..=delay / 5);
-    delay + jitter
+    let delay = backoff::exponential(
+        Duration::from_millis(base_ms),
+        attempts,
+        Duration::from_secs(600),
+    );
+    backoff::jittered(delay).as_millis() as u64
 }
 
 /// Records a final outcome and its audit record in one transaction, retrying the
@@ -366,32 +370,36 @@ async fn finish(
     error: Option<&str>,
     message_id: Option<&str>,
 ) -> Outcome {
-    let mut delay = Duration::from_millis(200);
-    for attempt in 1..=8 {
-        match try_finish(state, job, status, error, message_id).await {
-            Ok(true) => {
-                crate::metrics::digest_finished(status);
-                if let Some(why) = error {
-                    tracing::warn!(status, reason = why, "digest not sent");
-                }
-                return match status {
-                    "sent" => Outcome::Sent,
-                    "skipped" => Outcome::Skipped,
-                    _ => Outcome::Failed,
-                };
+    // 8 attempts over about 40 s: 200 ms, 400 ms ... capped at 10 s between them.
+    let recorded = (|| try_finish(state, job, status, error, message_id))
+        .retry(
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(200))
+                .with_max_delay(Duration::from_secs(10))
+                .with_max_times(7),
+        )
+        .notify(|e, delay| {
+            tracing::warn!(error = ?e, delay_ms = delay.as_millis() as u64, "recording the digest outcome failed; retrying");
+        })
+        .await;
+    match recorded {
+        Ok(true) => {
+            crate::metrics::digest_finished(status);
+            if let Some(why) = error {
+                tracing::warn!(status, reason = why, "digest not sent");
             }
-            Ok(false) => return Outcome::Lost,
-            Err(e) if attempt < 8 => {
-                tracing::warn!(error = ?e, attempt, "recording the digest outcome failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-            Err(e) => {
-                tracing::error!(error = ?e, status, "could not record the digest outcome");
+            match status {
+                "sent" => Outcome::Sent,
+                "skipped" => Outcome::Skipped,
+                _ => Outcome::Failed,
             }
         }
+        Ok(false) => Outcome::Lost,
+        Err(e) => {
+            tracing::error!(error = ?e, status, "could not record the digest outcome");
+            Outcome::Lost
+        }
     }
-    Outcome::Lost
 }
 
 async fn try_finish(
