@@ -12,6 +12,9 @@
 //! `scripts/bench digests` (100,000 people); `BENCH_PEOPLE=20000 scripts/bench digests`
 //! for a shorter run.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +29,6 @@ use quotidian::services::digest::delivery::{self, DeliveryProgress, Outcome};
 use quotidian::services::digest::schedule;
 use quotidian::services::etl::{self, NoProgress, RunOptions};
 use quotidian::{startup, workers};
-use sqlx::{Connection as _, PgConnection};
 
 struct NoAudit;
 
@@ -55,16 +57,6 @@ async fn ses_stand_in() {
     axum::serve(listener, app).await.unwrap();
 }
 
-fn proc_status(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 /// User + system CPU seconds of this process so far.
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -91,17 +83,9 @@ impl DeliveryProgress for Counter {
 }
 
 async fn bench(ses: String, people: i64) {
-    let admin_url = std::env::var("TEST_DATABASE_URL").expect("run through scripts/bench");
-    let db_name = format!("quotidian_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!(r#"create database "{db_name}""#))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let mut db_url = url::Url::parse(&admin_url).unwrap();
-    db_url.set_path(&db_name);
+    let bench_db = common::BenchDb::create().await;
     let vars: HashMap<String, String> = HashMap::from([
-        ("DATABASE_URL".into(), db_url.to_string()),
+        ("DATABASE_URL".into(), bench_db.url.clone()),
         (
             "QUOTIDIAN_SECRET_KEY".into(),
             "bench-secret-key-of-at-least-32-characters".into(),
@@ -184,7 +168,7 @@ async fn bench(ses: String, people: i64) {
         seeded.elapsed().as_secs_f64()
     );
 
-    let rss_start = proc_status("VmRSS:");
+    let rss_start = common::proc_status_mib("VmRSS:");
     let cpu_start = cpu_seconds();
     let started = Instant::now();
     let report = schedule::schedule_due(&state, "manual", chrono::Utc::now())
@@ -201,7 +185,7 @@ async fn bench(ses: String, people: i64) {
             .unwrap();
         let sent = counter.0.load(Ordering::Relaxed) as i64;
         if sent >= next_checkpoint {
-            checkpoints.push((sent, proc_status("VmRSS:")));
+            checkpoints.push((sent, common::proc_status_mib("VmRSS:")));
             next_checkpoint += people / 4;
         }
         if r.claimed == 0 {
@@ -228,15 +212,11 @@ async fn bench(ses: String, people: i64) {
     println!(
         "[digests] memory: RSS {rss_start:.0} MiB before sending; {}; peak RSS {:.0} MiB",
         marks.join(", "),
-        proc_status("VmHWM:")
+        common::proc_status_mib("VmHWM:")
     );
     assert_eq!(sent as i64, people, "every digest sent");
     db.close().await;
-    let _ = sqlx::query(&format!(
-        r#"drop database if exists "{db_name}" with (force)"#
-    ))
-    .execute(&mut admin)
-    .await;
+    bench_db.drop().await;
 }
 
 fn main() {

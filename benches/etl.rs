@@ -10,6 +10,9 @@
 //!
 //! Run with `scripts/bench etl`.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,7 +30,6 @@ use quotidian::config::Config;
 use quotidian::services::etl::{self, NoProgress, RunOptions, RunOutcome};
 use quotidian::startup;
 use serde_json::json;
-use sqlx::{Connection as _, PgConnection};
 
 const LATENCY: Duration = Duration::from_millis(50);
 
@@ -159,16 +161,6 @@ async fn start_mock(per_second: Option<usize>) -> (SocketAddr, Mock) {
     (addr, mock)
 }
 
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 async fn scenario(name: &str) {
     let (symbols, per_second_at_mock, client_per_second, client_per_minute, concurrency) =
         match name {
@@ -178,17 +170,9 @@ async fn scenario(name: &str) {
         };
     let (addr, mock) = start_mock(per_second_at_mock).await;
 
-    let admin_url = std::env::var("TEST_DATABASE_URL").expect("run through scripts/bench");
-    let db_name = format!("quotidian_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!(r#"create database "{db_name}""#))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let mut db_url = url::Url::parse(&admin_url).unwrap();
-    db_url.set_path(&db_name);
+    let bench_db = common::BenchDb::create().await;
     let vars: HashMap<String, String> = HashMap::from([
-        ("DATABASE_URL".into(), db_url.to_string()),
+        ("DATABASE_URL".into(), bench_db.url.clone()),
         ("FINNHUB_BASE_URL".into(), format!("http://{addr}")),
         ("FINNHUB_API_KEY".into(), "bench-key".into()),
         (
@@ -297,14 +281,10 @@ async fn scenario(name: &str) {
     }
     println!(
         "[{name}] peak RSS of the process: {:.1} MiB",
-        peak_rss_mib()
+        common::proc_status_mib("VmHWM:")
     );
     db.close().await;
-    let _ = sqlx::query(&format!(
-        r#"drop database if exists "{db_name}" with (force)"#
-    ))
-    .execute(&mut admin)
-    .await;
+    bench_db.drop().await;
 }
 
 fn main() {
