@@ -125,6 +125,11 @@ fn is_digest(email: &Value) -> bool {
     header(email, "List-Unsubscribe").is_some()
 }
 
+/// How many digests reached `to` at the SES emulator.
+async fn digests_to(to: &str) -> usize {
+    emails_to(to).await.iter().filter(|m| is_digest(m)).count()
+}
+
 /// The S3 key of a job's delivery record.
 async fn delivery_key_of(app: &TestApp, job: &Value) -> String {
     let key: String = sqlx::query_scalar(
@@ -198,12 +203,7 @@ async fn a_due_person_gets_one_digest_with_unsubscribe_headers_and_an_audit_reco
     // Due again on the same day (say the schedule was edited back): still one digest.
     make_due(&app, user).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let digests = emails_to(&email)
-        .await
-        .into_iter()
-        .filter(is_digest)
-        .count();
-    assert_eq!(digests, 1, "one digest a day");
+    assert_eq!(digests_to(&email).await, 1, "one digest a day");
     let jobs: i64 = sqlx::query_scalar("select count(*) from digest_jobs where user_id = $1")
         .bind(user)
         .fetch_one(&app.db)
@@ -333,14 +333,7 @@ async fn send_now_keeps_one_digest_a_day_and_history_shows_it_as_sent() {
     assert_problem(r, StatusCode::CONFLICT, "already-exists").await;
     make_due(&app, user).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(
-        emails_to(&email)
-            .await
-            .iter()
-            .filter(|m| is_digest(m))
-            .count(),
-        1
-    );
+    assert_eq!(digests_to(&email).await, 1);
 
     // History: the list, then the digest exactly as sent.
     let list: Value = app
@@ -446,14 +439,7 @@ async fn throttling_is_retried_and_still_delivers_exactly_once() {
     let job = wait_for_final(&app, user).await;
     assert_eq!(job["status"], "sent", "{job}");
     assert!(job["attempts"].as_i64().unwrap() >= 4, "{job}");
-    assert_eq!(
-        emails_to(&email)
-            .await
-            .iter()
-            .filter(|m| is_digest(m))
-            .count(),
-        1
-    );
+    assert_eq!(digests_to(&email).await, 1);
 }
 
 #[tokio::test]
@@ -525,7 +511,7 @@ async fn a_worker_that_died_mid_send_leaves_a_recorded_failure_and_one_that_died
     );
     assert_eq!(job_of(&app, b).await["status"], "sent");
     wait_for_digest(&email_b).await;
-    assert!(emails_to(&email_a).await.iter().all(|m| !is_digest(m)));
+    assert_eq!(digests_to(&email_a).await, 0);
     // Both outcomes are queued for the audit trail.
     let keys: Vec<String> =
         sqlx::query_scalar("select key from audit_outbox where kind = 'delivery'")
@@ -728,7 +714,7 @@ async fn suppressed_addresses_are_skipped_with_a_reason() {
         "{job}"
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(emails_to(&email).await.iter().all(|m| !is_digest(m)));
+    assert_eq!(digests_to(&email).await, 0);
     // The skip is visible in the person's history with its reason.
     let list: Value = app
         .api
