@@ -64,6 +64,28 @@ pub struct Config {
     pub log_json: bool,
     pub web_dir: std::path::PathBuf,
     pub digest: DigestSettings,
+    /// Limits on signups, password resets and confirmations.
+    pub limits: AbuseSettings,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` / `Forwarded`
+    /// entries are believed; empty: the client is the peer of the connection.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Accounts never confirmed are deleted after this many days.
+    pub unconfirmed_account_days: u32,
+    /// Serve `/metrics` on this address instead of the public listener.
+    pub metrics_bind: Option<SocketAddr>,
+}
+
+/// Per-client (per hour) and overall (per minute) limits on the unauthenticated flows
+/// that send email or cost work, and how many keys each rate limiter keeps at most.
+#[derive(Debug, Clone)]
+pub struct AbuseSettings {
+    pub signups_per_client_per_hour: NonZeroU32,
+    pub signups_per_minute: NonZeroU32,
+    pub resets_per_client_per_hour: NonZeroU32,
+    pub resets_per_minute: NonZeroU32,
+    pub confirms_per_client_per_hour: NonZeroU32,
+    pub confirms_per_minute: NonZeroU32,
+    pub max_keys: usize,
 }
 
 /// How digests are scheduled, sent and audited.
@@ -136,6 +158,10 @@ impl std::fmt::Debug for Config {
             .field("log_json", &self.log_json)
             .field("web_dir", &self.web_dir)
             .field("digest", &self.digest)
+            .field("limits", &self.limits)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("unconfirmed_account_days", &self.unconfirmed_account_days)
+            .field("metrics_bind", &self.metrics_bind)
             .finish()
     }
 }
@@ -387,6 +413,46 @@ impl Config {
             }
             Ok(u64::from(n))
         });
+        let signups_per_client =
+            r.optional("QUOTIDIAN_SIGNUPS_PER_CLIENT_PER_HOUR", "5", positive_u32);
+        let signups_per_minute = r.optional("QUOTIDIAN_SIGNUPS_PER_MINUTE", "60", positive_u32);
+        let resets_per_client =
+            r.optional("QUOTIDIAN_RESETS_PER_CLIENT_PER_HOUR", "5", positive_u32);
+        let resets_per_minute = r.optional("QUOTIDIAN_RESETS_PER_MINUTE", "60", positive_u32);
+        let confirms_per_client =
+            r.optional("QUOTIDIAN_CONFIRMS_PER_CLIENT_PER_HOUR", "20", positive_u32);
+        let confirms_per_minute = r.optional("QUOTIDIAN_CONFIRMS_PER_MINUTE", "120", positive_u32);
+        let rate_limit_max_keys = r.optional("QUOTIDIAN_RATE_LIMIT_MAX_KEYS", "100000", |v| {
+            let n = positive_u32(v)?.get();
+            if !(100..=10_000_000).contains(&n) {
+                return Err("must be between 100 and 10000000".into());
+            }
+            Ok(n as usize)
+        });
+        let trusted_proxies = r.optional("QUOTIDIAN_TRUSTED_PROXIES", "", |v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.parse::<ipnet::IpNet>()
+                        .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| {
+                            format!("'{p}' is not an IP address or CIDR range such as 10.0.0.0/8")
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let unconfirmed_account_days = r.optional("QUOTIDIAN_UNCONFIRMED_ACCOUNT_DAYS", "7", |v| {
+            let n = positive_u32(v)?.get();
+            if n > 365 {
+                return Err("must be at most 365".into());
+            }
+            Ok(n)
+        });
+        let metrics_bind = r.maybe("QUOTIDIAN_METRICS_BIND", |v| {
+            v.parse::<SocketAddr>()
+                .map_err(|_| "must be an address and port such as 127.0.0.1:9090".into())
+        });
         if let Some(endpoint) = vars.get("AWS_ENDPOINT_URL").filter(|v| !v.is_empty())
             && Url::parse(endpoint).is_err()
         {
@@ -439,6 +505,18 @@ impl Config {
                 send_now_per_hour: send_now_per_hour.expect("checked above"),
                 lease_secs: lease_secs.expect("checked above"),
             },
+            limits: AbuseSettings {
+                signups_per_client_per_hour: signups_per_client.expect("checked above"),
+                signups_per_minute: signups_per_minute.expect("checked above"),
+                resets_per_client_per_hour: resets_per_client.expect("checked above"),
+                resets_per_minute: resets_per_minute.expect("checked above"),
+                confirms_per_client_per_hour: confirms_per_client.expect("checked above"),
+                confirms_per_minute: confirms_per_minute.expect("checked above"),
+                max_keys: rate_limit_max_keys.expect("checked above"),
+            },
+            trusted_proxies: trusted_proxies.expect("checked above"),
+            unconfirmed_account_days: unconfirmed_account_days.expect("checked above"),
+            metrics_bind: metrics_bind.flatten(),
         })
     }
 

@@ -35,7 +35,7 @@ use crate::error::ApiError;
 use crate::routers;
 use crate::services::links::LinkSigner;
 use crate::services::passwords::PasswordHasher;
-use crate::services::throttle::LoginThrottle;
+use crate::services::throttle::{AbuseLimits, LoginThrottle};
 use crate::state::AppState;
 use crate::workers;
 
@@ -209,7 +209,9 @@ pub async fn build_state(config: Config, db: PgPool, clients: Clients) -> anyhow
         login_throttle: Arc::new(LoginThrottle::new(
             config.login_attempts_per_account_per_minute,
             config.login_attempts_per_client_per_minute,
+            config.limits.max_keys,
         )),
+        abuse: Arc::new(AbuseLimits::from_config(&config)),
         config: Arc::new(config),
         db,
         mailer,

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::domain::market::MarketSource;
 use crate::services::links::LinkSigner;
 use crate::services::passwords::PasswordHasher;
-use crate::services::throttle::LoginThrottle;
+use crate::services::throttle::{AbuseLimits, LoginThrottle};
 
 /// Everything a request or a worker needs, cheap to clone.
 #[derive(Clone)]
@@ -23,6 +23,8 @@ pub struct AppState {
     pub market_source: MarketSource,
     pub hasher: Arc<PasswordHasher>,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Signup, password reset and confirmation limits.
+    pub abuse: Arc<AbuseLimits>,
     /// Symbol searches per account: each may cost a Finnhub call.
     pub search_throttle: Arc<governor::DefaultKeyedRateLimiter<uuid::Uuid>>,
     /// Wakes this process's email worker as soon as a request queues an email, so

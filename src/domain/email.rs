@@ -2,7 +2,9 @@ use std::str::FromStr;
 
 use super::DomainError;
 
-/// A syntactically valid, normalised (trimmed, lower-cased) email address.
+/// A syntactically valid, normalised email address that SES can deliver to: trimmed,
+/// Unicode NFC, lower-cased, with its domain in ASCII (IDNA: `bücher.example` becomes
+/// `xn--bcher-kva.example`), so one mailbox is one account however it is typed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EmailAddress(String);
 
@@ -11,11 +13,27 @@ impl EmailAddress {
     const MAX_LEN: usize = 254;
 
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let candidate = raw.trim().to_lowercase();
+        use unicode_normalization::UnicodeNormalization as _;
         let invalid = |why: &str| DomainError::new("email", why.to_string());
-        if candidate.is_empty() {
+        let trimmed: String = raw.trim().nfc().collect();
+        if trimmed.is_empty() {
             return Err(invalid("is required"));
         }
+        if trimmed.len() > 4 * Self::MAX_LEN {
+            return Err(invalid("is longer than 254 characters"));
+        }
+        let Some((local, domain)) = trimmed.rsplit_once('@') else {
+            return Err(invalid("is not a valid email address"));
+        };
+        if !local.is_ascii() {
+            // SES sends only to ASCII local parts (no SMTPUTF8).
+            return Err(invalid(
+                "has characters before the @ that email cannot be delivered to; use only ASCII letters, digits and punctuation there",
+            ));
+        }
+        let domain = idna::domain_to_ascii(domain)
+            .map_err(|_| invalid("has a domain that is not a valid domain name"))?;
+        let candidate = format!("{}@{domain}", local.to_ascii_lowercase());
         if candidate.len() > Self::MAX_LEN {
             return Err(invalid("is longer than 254 characters"));
         }
@@ -54,6 +72,27 @@ mod tests {
     fn normalises_case_and_whitespace() {
         let email = EmailAddress::parse("  Ada.Lovelace@Example.COM ").unwrap();
         assert_eq!(email.as_ref(), "ada.lovelace@example.com");
+    }
+
+    #[test]
+    fn one_mailbox_is_one_address_however_it_is_typed() {
+        // NFC: "ü" typed as one code point or as "u" + combining diaeresis.
+        let composed = EmailAddress::parse("ada@b\u{fc}cher.example").unwrap();
+        let decomposed = EmailAddress::parse("ADA@Bu\u{308}cher.Example").unwrap();
+        assert_eq!(composed, decomposed);
+        assert_eq!(composed.as_ref(), "ada@xn--bcher-kva.example");
+        // The punycode form is the same mailbox.
+        assert_eq!(
+            EmailAddress::parse("ada@XN--BCHER-KVA.example").unwrap(),
+            composed
+        );
+    }
+
+    #[test]
+    fn refuses_what_ses_cannot_send_to() {
+        let err = EmailAddress::parse("j\u{f6}rg@example.com").unwrap_err();
+        assert!(err.message.contains("before the @"), "{}", err.message);
+        assert!(EmailAddress::parse("ada@exa_mple.com").is_err());
     }
 
     #[test]

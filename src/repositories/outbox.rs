@@ -1,40 +1,62 @@
+//! The transactional email outbox (`email_outbox`). A row says which email to send to
+//! whom; the body, and the single-use link inside it, are made only when the worker
+//! sends it, so a pending row holds nothing a database reader could use.
+
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+/// An email to send; `password_hash` is what a confirmation link will carry.
 pub struct NewEmail<'a> {
-    pub user_id: Option<Uuid>,
+    pub user_id: Uuid,
     pub kind: &'a str,
     pub recipient: &'a str,
     pub subject: &'a str,
-    pub html_body: &'a str,
-    pub text_body: &'a str,
+    pub password_hash: Option<&'a str>,
 }
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct OutboxEmail {
     pub id: i64,
+    pub user_id: Option<Uuid>,
     pub kind: String,
     pub recipient: String,
-    pub subject: String,
-    pub html_body: Option<String>,
-    pub text_body: Option<String>,
+    pub password_hash: Option<String>,
     pub attempts: i32,
     pub created_at: DateTime<Utc>,
 }
 
 pub async fn enqueue(db: impl PgExecutor<'_>, email: &NewEmail<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "insert into email_outbox (user_id, kind, recipient, subject, html_body, text_body)
-         values ($1, $2, $3, $4, $5, $6)
+        "insert into email_outbox (user_id, kind, recipient, subject, password_hash)
+         values ($1, $2, $3, $4, $5)
          returning id",
     )
     .bind(email.user_id)
     .bind(email.kind)
     .bind(email.recipient)
     .bind(email.subject)
-    .bind(email.html_body)
-    .bind(email.text_body)
+    .bind(email.password_hash)
+    .fetch_one(db)
+    .await
+}
+
+/// How many emails of these kinds were queued for the user within the window (sent or
+/// not): the per-account caps on notices and reset links.
+pub async fn count_recent(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    kinds: &[&str],
+    window_secs: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select count(*) from email_outbox
+         where user_id = $1 and kind = any($2)
+           and created_at > now() - make_interval(secs => $3)",
+    )
+    .bind(user_id)
+    .bind(kinds)
+    .bind(window_secs as f64)
     .fetch_one(db)
     .await
 }
@@ -60,7 +82,7 @@ pub async fn claim_due(
              next_attempt_at = now() + make_interval(secs => $2)
          from due
          where e.id = due.id
-         returning e.id, e.kind, e.recipient, e.subject, e.html_body, e.text_body, e.attempts, e.created_at",
+         returning e.id, e.user_id, e.kind, e.recipient, e.password_hash, e.attempts, e.created_at",
     )
     .bind(limit)
     .bind(lease_secs as f64)
@@ -68,13 +90,12 @@ pub async fn claim_due(
     .await
 }
 
-/// Records the send and clears the bodies: they hold single-use links nobody should
-/// be able to read back from the database.
+/// Records the send. The password hash has moved into the link's token by now.
 pub async fn mark_sent(db: impl PgExecutor<'_>, id: i64, message_id: &str) -> sqlx::Result<()> {
     sqlx::query(
         "update email_outbox
          set status = 'sent', sent_at = now(), ses_message_id = $2, last_error = null,
-             html_body = null, text_body = null
+             password_hash = null
          where id = $1",
     )
     .bind(id)
@@ -104,13 +125,28 @@ pub async fn mark_retry(
 }
 
 pub async fn mark_failed(db: impl PgExecutor<'_>, id: i64, error: &str) -> sqlx::Result<()> {
+    finish_unsent(db, id, "failed", error).await
+}
+
+/// Not sent on purpose (a suppressed address, an account confirmed meanwhile).
+pub async fn mark_skipped(db: impl PgExecutor<'_>, id: i64, reason: &str) -> sqlx::Result<()> {
+    finish_unsent(db, id, "skipped", reason).await
+}
+
+async fn finish_unsent(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    status: &str,
+    reason: &str,
+) -> sqlx::Result<()> {
     sqlx::query(
         "update email_outbox
-         set status = 'failed', last_error = $2, html_body = null, text_body = null
+         set status = $2, last_error = $3, password_hash = null
          where id = $1",
     )
     .bind(id)
-    .bind(error)
+    .bind(status)
+    .bind(reason)
     .execute(db)
     .await?;
     Ok(())

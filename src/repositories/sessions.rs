@@ -15,21 +15,24 @@ pub async fn insert(
     user_id: Uuid,
     ttl_secs: i64,
     user_agent: Option<&str>,
+    credential_version: i64,
 ) -> sqlx::Result<DateTime<Utc>> {
     sqlx::query_scalar(
-        "insert into sessions (id_hash, user_id, expires_at, user_agent)
-         values ($1, $2, now() + make_interval(secs => $3), $4)
+        "insert into sessions (id_hash, user_id, expires_at, user_agent, credential_version)
+         values ($1, $2, now() + make_interval(secs => $3), $4, $5)
          returning expires_at",
     )
     .bind(id_hash)
     .bind(user_id)
     .bind(ttl_secs as f64)
     .bind(user_agent)
+    .bind(credential_version)
     .fetch_one(db)
     .await
 }
 
-/// The live session's user.
+/// The live session's user. A session opened with credentials that have changed
+/// since (an older `credential_version`) is not live, whatever its expiry.
 pub async fn find_live(
     db: impl PgExecutor<'_>,
     id_hash: &[u8],
@@ -41,6 +44,7 @@ pub async fn find_live(
              select s.user_id, u.email, s.expires_at
              from sessions s join users u on u.id = s.user_id
              where s.id_hash = $1 and s.expires_at > now()
+               and s.credential_version = u.credential_version
          ), touched as (
              update sessions set last_seen_at = now()
              where id_hash = $1 and last_seen_at < now() - interval '5 minutes'
@@ -77,9 +81,28 @@ pub async fn delete_for_user(
     Ok(done.rows_affected())
 }
 
-pub async fn purge_expired(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
-    let done = sqlx::query("delete from sessions where expires_at < now()")
+/// Moves one session to the credential version just set, so the session that
+/// changed the password stays logged in.
+pub async fn set_credential_version(
+    db: impl PgExecutor<'_>,
+    id_hash: &[u8],
+    credential_version: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("update sessions set credential_version = $2 where id_hash = $1")
+        .bind(id_hash)
+        .bind(credential_version)
         .execute(db)
         .await?;
+    Ok(())
+}
+
+pub async fn purge_expired(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "delete from sessions s using users u
+         where s.user_id = u.id
+           and (s.expires_at < now() or s.credential_version <> u.credential_version)",
+    )
+    .execute(db)
+    .await?;
     Ok(done.rows_affected())
 }

@@ -16,24 +16,31 @@ impl Purpose {
     }
 }
 
+/// Mints a link for a reset, or for a confirmation while the account is still
+/// unconfirmed (`password_hash` is the hash the confirmation will apply). `false` when
+/// nothing was minted: the account is gone, or (for a confirmation) confirmed already.
 pub async fn insert(
     db: impl PgExecutor<'_>,
     token_hash: &[u8],
     user_id: Uuid,
     purpose: Purpose,
     ttl_secs: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "insert into email_tokens (token_hash, user_id, purpose, expires_at)
-         values ($1, $2, $3, now() + make_interval(secs => $4))",
+    password_hash: Option<&str>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "insert into email_tokens (token_hash, user_id, purpose, expires_at, password_hash)
+         select $1, u.id, $3, now() + make_interval(secs => $4), $5
+         from users u
+         where u.id = $2 and ($3 <> 'confirm_email' or u.confirmed_at is null)",
     )
     .bind(token_hash)
     .bind(user_id)
     .bind(purpose.as_str())
     .bind(ttl_secs as f64)
+    .bind(password_hash)
     .execute(db)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// The user a live (unused, unexpired) token belongs to, without using it up.
@@ -52,17 +59,24 @@ pub async fn peek(
     .await
 }
 
-/// Uses a live token up and returns its user. One statement, so two concurrent uses
-/// of the same link cannot both succeed.
+/// A used-up link: whose it was, and for a confirmation the password hash it carries.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Consumed {
+    pub user_id: Uuid,
+    pub password_hash: Option<String>,
+}
+
+/// Uses a live token up and returns what it carried. One statement, so two concurrent
+/// uses of the same link cannot both succeed.
 pub async fn consume(
     db: impl PgExecutor<'_>,
     token_hash: &[u8],
     purpose: Purpose,
-) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar(
+) -> sqlx::Result<Option<Consumed>> {
+    sqlx::query_as(
         "update email_tokens set used_at = now()
          where token_hash = $1 and purpose = $2 and used_at is null and expires_at > now()
-         returning user_id",
+         returning user_id, password_hash",
     )
     .bind(token_hash)
     .bind(purpose.as_str())
@@ -86,24 +100,6 @@ pub async fn retire_all(
     .execute(db)
     .await?;
     Ok(())
-}
-
-/// How many tokens of this purpose were issued to the user within the window.
-pub async fn count_recent(
-    db: impl PgExecutor<'_>,
-    user_id: Uuid,
-    purpose: Purpose,
-    window_secs: i64,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "select count(*) from email_tokens
-         where user_id = $1 and purpose = $2 and created_at > now() - make_interval(secs => $3)",
-    )
-    .bind(user_id)
-    .bind(purpose.as_str())
-    .bind(window_secs as f64)
-    .fetch_one(db)
-    .await
 }
 
 pub async fn purge_expired(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {

@@ -11,6 +11,9 @@ pub struct UserRow {
     pub password_hash: String,
     pub confirmed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Bumped by every password change, reset and confirmation; sessions opened with an
+    /// older version are dead.
+    pub credential_version: i64,
 }
 
 pub async fn find_by_email(
@@ -18,7 +21,8 @@ pub async fn find_by_email(
     email: &EmailAddress,
 ) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as(
-        "select id, email, password_hash, confirmed_at, created_at from users where email = $1",
+        "select id, email, password_hash, confirmed_at, created_at, credential_version
+         from users where email = $1",
     )
     .bind(email.as_ref())
     .fetch_optional(db)
@@ -27,7 +31,8 @@ pub async fn find_by_email(
 
 pub async fn find_by_id(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as(
-        "select id, email, password_hash, confirmed_at, created_at from users where id = $1",
+        "select id, email, password_hash, confirmed_at, created_at, credential_version
+         from users where id = $1",
     )
     .bind(id)
     .fetch_optional(db)
@@ -73,17 +78,47 @@ pub async fn mark_confirmed(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<(
     Ok(())
 }
 
+/// Sets the password (when given) and bumps the credential version, which ends every
+/// session opened before; returns the new version.
 pub async fn update_password(
     db: impl PgExecutor<'_>,
     id: Uuid,
-    password_hash: &str,
-) -> sqlx::Result<()> {
-    sqlx::query("update users set password_hash = $2, updated_at = now() where id = $1")
-        .bind(id)
-        .bind(password_hash)
-        .execute(db)
-        .await?;
-    Ok(())
+    password_hash: Option<&str>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "update users
+         set password_hash = coalesce($2, password_hash),
+             credential_version = credential_version + 1, updated_at = now()
+         where id = $1
+         returning credential_version",
+    )
+    .bind(id)
+    .bind(password_hash)
+    .fetch_one(db)
+    .await
+}
+
+/// Deletes up to `limit` accounts that were never confirmed and are older than
+/// `days`; returns how many.
+pub async fn purge_unconfirmed(
+    db: impl PgExecutor<'_>,
+    days: u32,
+    limit: i64,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "delete from users where id in (
+             select id from users
+             where confirmed_at is null and created_at < now() - make_interval(days => $1)
+             order by created_at
+             limit $2
+             for update skip locked
+         )",
+    )
+    .bind(days as i32)
+    .bind(limit)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Deletes the account; every table referencing it cascades.

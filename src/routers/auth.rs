@@ -115,10 +115,13 @@ pub(super) fn removal_cookie(config: &Config) -> Cookie<'static> {
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid email, weak password or unknown time zone", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this client, or from everyone", body = Problem, content_type = "application/problem+json",
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn signup(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     ApiJson(body): ApiJson<SignupRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     // Collect every bad field so one answer names them all.
@@ -142,7 +145,7 @@ pub async fn signup(
     let (Some(email), Some(password), Some(time_zone)) = (email, password, time_zone) else {
         return Err(ApiError::from(errors));
     };
-    accounts::signup(&state, &email, &password, time_zone).await?;
+    accounts::signup(&state, client, &email, &password, time_zone).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(MessageResponse {
@@ -162,13 +165,16 @@ pub async fn signup(
         (status = 200, description = "Address confirmed", body = MessageResponse),
         (status = 400, description = "Unknown, used or expired link", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Missing token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this client, or from everyone", body = Problem, content_type = "application/problem+json",
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn confirm(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     ApiJson(body): ApiJson<TokenRequest>,
 ) -> Result<Json<MessageResponse>, ApiError> {
-    accounts::confirm_email(&state, body.token.trim()).await?;
+    accounts::confirm_email(&state, client, body.token.trim()).await?;
     Ok(Json(MessageResponse {
         message: "Your email address is confirmed. You can log in now.".into(),
     }))
@@ -253,14 +259,17 @@ pub async fn logout(
     responses(
         (status = 202, description = "If the account exists, a reset email is on its way", body = MessageResponse),
         (status = 422, description = "Invalid email", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this client, or from everyone", body = Problem, content_type = "application/problem+json",
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn request_password_reset(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     ApiJson(body): ApiJson<PasswordResetRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let email = EmailAddress::parse(&body.email)?;
-    accounts::request_password_reset(&state, email);
+    accounts::request_password_reset(&state, client, email)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(MessageResponse {

@@ -42,20 +42,91 @@ pub struct ApiPath<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
-/// The peer address of the connection. Behind a proxy this is the proxy; see the
-/// README on running behind one.
+/// The client's address: the peer of the connection, or, when that peer is one of
+/// `QUOTIDIAN_TRUSTED_PROXIES`, the address those proxies wrote in `X-Forwarded-For`
+/// (or `Forwarded`): read from the right, skipping our own proxies, so an entry the
+/// client wrote itself is never believed.
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-        Ok(ClientIp(ip))
+        Ok(ClientIp(client_address(
+            peer,
+            &parts.headers,
+            &state.config.trusted_proxies,
+        )))
     }
+}
+
+/// See [`ClientIp`]. `X-Forwarded-For` wins when both headers are present.
+pub fn client_address(
+    peer: IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let values = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|v| v.trim().to_owned())
+            .collect()
+    };
+    let mut hops: Vec<Option<IpAddr>> = values("x-forwarded-for")
+        .iter()
+        .map(|v| parse_hop(v))
+        .collect();
+    if hops.is_empty() {
+        hops = values("forwarded")
+            .iter()
+            .map(|element| {
+                element
+                    .split(';')
+                    .filter_map(|pair| pair.trim().split_once('='))
+                    .find(|(k, _)| k.trim().eq_ignore_ascii_case("for"))
+                    .and_then(|(_, v)| parse_hop(v.trim().trim_matches('"')))
+            })
+            .collect();
+    }
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        if !is_trusted(&client) {
+            break;
+        }
+        match hop {
+            Some(ip) => client = ip,
+            // "unknown", an obfuscated name or garbage: the trail ends at our proxy.
+            None => break,
+        }
+    }
+    client
+}
+
+/// One hop: `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1` or `[2001:db8::1]:4711`.
+fn parse_hop(raw: &str) -> Option<IpAddr> {
+    if let Ok(ip) = raw.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(sock) = raw.parse::<SocketAddr>() {
+        return Some(sock.ip());
+    }
+    raw.strip_prefix('[')
+        .and_then(|r| r.split_once(']'))
+        .and_then(|(ip, _)| ip.parse().ok())
 }
 
 pub struct UserAgent(pub Option<String>);
@@ -89,5 +160,80 @@ impl FromRequestParts<AppState> for CurrentUser {
         accounts::authenticate(state, &token)
             .await?
             .ok_or_else(ApiError::unauthenticated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        map
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_headers_are_believed_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let spoofed = headers(&[("x-forwarded-for", "203.0.113.9")]);
+        // Straight from the internet: the header is the client's own words.
+        assert_eq!(
+            client_address(ip("198.51.100.7"), &spoofed, &trusted),
+            ip("198.51.100.7")
+        );
+        // Without trusted proxies nothing is believed.
+        assert_eq!(
+            client_address(ip("10.1.1.1"), &spoofed, &[]),
+            ip("10.1.1.1")
+        );
+        // Through our proxy: the entry it appended.
+        assert_eq!(
+            client_address(ip("10.1.1.1"), &spoofed, &trusted),
+            ip("203.0.113.9")
+        );
+        // A client that prepends a fake entry gets the one our proxy wrote.
+        let chain = headers(&[("x-forwarded-for", "1.2.3.4, 198.51.100.7, 10.2.2.2")]);
+        assert_eq!(
+            client_address(ip("10.1.1.1"), &chain, &trusted),
+            ip("198.51.100.7")
+        );
+        // Several header lines are one list.
+        let lines = headers(&[
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-forwarded-for", "198.51.100.8"),
+        ]);
+        assert_eq!(
+            client_address(ip("10.1.1.1"), &lines, &trusted),
+            ip("198.51.100.8")
+        );
+    }
+
+    #[test]
+    fn the_forwarded_header_is_read_too() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let h = headers(&[(
+            "forwarded",
+            r#"for=1.2.3.4, for="[2001:db8:cafe::17]:4711";proto=https"#,
+        )]);
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &h, &trusted),
+            ip("2001:db8:cafe::17")
+        );
+        let unknown = headers(&[("forwarded", "for=unknown")]);
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &unknown, &trusted),
+            ip("10.0.0.1")
+        );
     }
 }

@@ -87,6 +87,8 @@ pub async fn list(
         (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already on the list (`already-exists`) or the list is full (`limit-reached`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a valid or not a known symbol", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "A symbol not seen before needs a lookup, and the account's search budget is spent", body = Problem, content_type = "application/problem+json",
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
         (status = 503, description = "The market data provider could not be reached to check the symbol", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -96,7 +98,7 @@ pub async fn add(
     ApiJson(body): ApiJson<AddSymbolRequest>,
 ) -> Result<(StatusCode, Json<WatchlistItem>), ApiError> {
     let symbol = Symbol::parse(&body.symbol)?;
-    crate::services::symbols::ensure_known(&state, &symbol).await?;
+    crate::services::symbols::ensure_known(&state, &user, &symbol).await?;
     let item = watchlist::add(&state, &user, &symbol).await?;
     Ok((StatusCode::CREATED, Json(item.into())))
 }

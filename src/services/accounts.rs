@@ -16,12 +16,13 @@ use crate::repositories::tokens::Purpose;
 use crate::repositories::{outbox, preferences, sessions, users};
 use crate::state::AppState;
 
-const CONFIRM_TTL_SECS: i64 = 24 * 3600;
-const RESET_TTL_SECS: i64 = 3600;
 /// At most this many reset emails per account per window, so the reset form cannot be
 /// used to flood someone's inbox.
 const RESET_EMAILS_PER_WINDOW: i64 = 3;
-const RESET_WINDOW_SECS: i64 = 3600;
+/// At most this many signup emails (a fresh confirmation, or "you already have an
+/// account") per account per window, however often someone signs the address up.
+const SIGNUP_EMAILS_PER_WINDOW: i64 = 3;
+const EMAIL_WINDOW_SECS: i64 = 3600;
 
 /// A session just opened; `token` goes into the cookie and nowhere else.
 pub struct NewSession {
@@ -39,80 +40,60 @@ pub struct CurrentUser {
     pub session_hash: Vec<u8>,
 }
 
-fn queue<'a>(
-    user_id: Uuid,
-    recipient: &'a str,
-    email: &'a emails::Composed,
-) -> outbox::NewEmail<'a> {
-    outbox::NewEmail {
-        user_id: Some(user_id),
-        kind: email.kind,
-        recipient,
-        subject: &email.subject,
-        html_body: &email.html,
-        text_body: &email.text,
-    }
-}
-
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(client = %client))]
 pub async fn signup(
     state: &AppState,
+    client: IpAddr,
     email: &EmailAddress,
     password: &Password,
     time_zone: TimeZone,
 ) -> Result<()> {
+    state
+        .abuse
+        .signup
+        .check(client)
+        .map_err(|retry_after_secs| Error::TooManyAttempts { retry_after_secs })?;
     // Hash first and always: a known address must cost what an unknown one costs.
     let hash = state.hasher.hash(password).await?;
-    let base = state.config.public_base();
     let mut tx = state.db.begin().await?;
     match users::insert(&mut *tx, email, &hash).await? {
         Some(user_id) => {
             preferences::insert_default(&mut *tx, user_id, time_zone.name()).await?;
-            let token = tokens::random_token();
-            crate::repositories::tokens::insert(
-                &mut *tx,
-                &tokens::hash_token(&token),
-                user_id,
-                Purpose::ConfirmEmail,
-                CONFIRM_TTL_SECS,
-            )
-            .await?;
-            let composed = emails::confirm_email(
-                &format!("{base}/confirm?token={token}"),
-                CONFIRM_TTL_SECS / 3600,
-            );
-            outbox::enqueue(&mut *tx, &queue(user_id, email.as_ref(), &composed)).await?;
+            let row = emails::queue(user_id, emails::CONFIRM_EMAIL, email.as_ref(), Some(&hash));
+            outbox::enqueue(&mut *tx, &row).await?;
             tracing::info!(%user_id, "account created, confirmation queued");
         }
         None => {
             let existing = users::find_by_email(&mut *tx, email)
                 .await?
                 .context("address taken but no account found")?;
-            if existing.confirmed_at.is_some() {
-                let composed = emails::account_exists(
-                    &format!("{base}/login"),
-                    &format!("{base}/forgot-password"),
-                );
-                outbox::enqueue(&mut *tx, &queue(existing.id, email.as_ref(), &composed)).await?;
+            // Serialise signups for one address so the per-window cap holds.
+            users::lock(&mut *tx, existing.id).await?;
+            let recent = outbox::count_recent(
+                &mut *tx,
+                existing.id,
+                &[emails::CONFIRM_EMAIL, emails::ACCOUNT_EXISTS],
+                EMAIL_WINDOW_SECS,
+            )
+            .await?;
+            if recent >= SIGNUP_EMAILS_PER_WINDOW {
+                tracing::warn!(user_id = %existing.id, "signup email cap reached; not sending another");
+            } else if existing.confirmed_at.is_some() {
+                let row = emails::queue(existing.id, emails::ACCOUNT_EXISTS, email.as_ref(), None);
+                outbox::enqueue(&mut *tx, &row).await?;
             } else {
-                // Never confirmed: send a fresh link, but keep the original password,
-                // so nobody can pre-set the password of an address they do not own.
-                let token = tokens::random_token();
-                crate::repositories::tokens::insert(
-                    &mut *tx,
-                    &tokens::hash_token(&token),
+                // Never confirmed: a fresh link that carries *this* signup's password.
+                // Whoever opens it proves the mailbox and so sets the password; the
+                // stored one (maybe an attacker's) is never confirmed.
+                let row = emails::queue(
                     existing.id,
-                    Purpose::ConfirmEmail,
-                    CONFIRM_TTL_SECS,
-                )
-                .await?;
-                let composed = emails::confirm_email(
-                    &format!("{base}/confirm?token={token}"),
-                    CONFIRM_TTL_SECS / 3600,
+                    emails::CONFIRM_EMAIL,
+                    email.as_ref(),
+                    Some(&hash),
                 );
-                outbox::enqueue(&mut *tx, &queue(existing.id, email.as_ref(), &composed)).await?;
+                outbox::enqueue(&mut *tx, &row).await?;
             }
-            tracing::info!(user_id = %existing.id, "signup for an existing address, notice queued");
+            tracing::info!(user_id = %existing.id, "signup for an existing address");
         }
     }
     tx.commit().await?;
@@ -120,23 +101,45 @@ pub async fn signup(
     Ok(())
 }
 
-#[tracing::instrument(skip_all)]
-pub async fn confirm_email(state: &AppState, token: &str) -> Result<()> {
+/// Confirms the address with a link from a confirmation email. The link's password
+/// becomes the account's, every session opened before ends, and every other
+/// confirmation link dies. A link for an account confirmed meanwhile (through another
+/// link or a reset) changes nothing.
+#[tracing::instrument(skip_all, fields(client = %client))]
+pub async fn confirm_email(state: &AppState, client: IpAddr, token: &str) -> Result<()> {
+    state
+        .abuse
+        .confirm
+        .check(client)
+        .map_err(|retry_after_secs| Error::TooManyAttempts { retry_after_secs })?;
     if !tokens::looks_like_token(token) {
         return Err(Error::InvalidToken);
     }
     let mut tx = state.db.begin().await?;
-    let user_id = crate::repositories::tokens::consume(
+    let consumed = crate::repositories::tokens::consume(
         &mut *tx,
         &tokens::hash_token(token),
         Purpose::ConfirmEmail,
     )
     .await?
     .ok_or(Error::InvalidToken)?;
+    let user_id = consumed.user_id;
+    users::lock(&mut *tx, user_id).await?;
+    let user = users::find_by_id(&mut *tx, user_id)
+        .await?
+        .ok_or(Error::InvalidToken)?;
+    if user.confirmed_at.is_some() {
+        tx.commit().await?;
+        tracing::info!(%user_id, "confirmation link for a confirmed address; nothing changed");
+        return Ok(());
+    }
+    users::update_password(&mut *tx, user_id, consumed.password_hash.as_deref()).await?;
     users::mark_confirmed(&mut *tx, user_id).await?;
+    crate::repositories::tokens::retire_all(&mut *tx, user_id, Purpose::ConfirmEmail).await?;
+    let revoked = sessions::delete_for_user(&mut *tx, user_id, None).await?;
     super::preferences::reschedule(&mut tx, user_id).await?;
     tx.commit().await?;
-    tracing::info!(%user_id, "email confirmed");
+    tracing::info!(%user_id, revoked, "email confirmed");
     Ok(())
 }
 
@@ -148,11 +151,16 @@ pub async fn login(
     client: IpAddr,
     user_agent: Option<&str>,
 ) -> Result<NewSession> {
+    let too_many = |retry_after_secs| Error::TooManyAttempts { retry_after_secs };
     state
         .login_throttle
-        .check(raw_email, client)
-        .map_err(|retry_after_secs| Error::TooManyAttempts { retry_after_secs })?;
+        .check_client(client)
+        .map_err(too_many)?;
     let email = EmailAddress::parse(raw_email)?;
+    state
+        .login_throttle
+        .check_account(&email)
+        .map_err(too_many)?;
     let user = users::find_by_email(&state.db, &email).await?;
     let matched = state
         .hasher
@@ -177,6 +185,9 @@ pub async fn login(
         user.id,
         ttl,
         user_agent.as_deref(),
+        // The version whose hash was just verified: if a reset or change committed
+        // meanwhile, this session is born dead.
+        user.credential_version,
     )
     .await?;
     tracing::info!(user_id = %user.id, "logged in");
@@ -214,13 +225,26 @@ pub async fn logout_everywhere(state: &AppState, user: &CurrentUser) -> Result<u
 
 /// Queues a reset email if the address has an account. The caller answers the same
 /// either way; the lookup runs detached so the answer's timing says nothing either.
-pub fn request_password_reset(state: &AppState, email: EmailAddress) {
+/// The detached work is bounded: when that many lookups are already in flight (a
+/// flood that got past the rate limits), the request is dropped and logged.
+pub fn request_password_reset(state: &AppState, client: IpAddr, email: EmailAddress) -> Result<()> {
+    state
+        .abuse
+        .reset
+        .check(client)
+        .map_err(|retry_after_secs| Error::TooManyAttempts { retry_after_secs })?;
+    let Ok(permit) = state.abuse.reset_work.clone().try_acquire_owned() else {
+        tracing::warn!("too many password reset lookups in flight; this request is dropped");
+        return Ok(());
+    };
     let state = state.clone();
     tokio::spawn(async move {
         if let Err(error) = queue_password_reset(&state, &email).await {
             tracing::error!(error = ?error, "could not queue a password reset email");
         }
+        drop(permit);
     });
+    Ok(())
 }
 
 #[tracing::instrument(skip_all)]
@@ -231,32 +255,19 @@ async fn queue_password_reset(state: &AppState, email: &EmailAddress) -> Result<
     };
     // Serialise concurrent requests for one account so the per-window cap holds.
     users::lock(&mut *tx, user.id).await?;
-    let recent = crate::repositories::tokens::count_recent(
+    let recent = outbox::count_recent(
         &mut *tx,
         user.id,
-        Purpose::ResetPassword,
-        RESET_WINDOW_SECS,
+        &[emails::RESET_PASSWORD],
+        EMAIL_WINDOW_SECS,
     )
     .await?;
     if recent >= RESET_EMAILS_PER_WINDOW {
         tracing::warn!(user_id = %user.id, "password reset email cap reached; not sending another");
         return Ok(());
     }
-    let token = tokens::random_token();
-    crate::repositories::tokens::insert(
-        &mut *tx,
-        &tokens::hash_token(&token),
-        user.id,
-        Purpose::ResetPassword,
-        RESET_TTL_SECS,
-    )
-    .await?;
-    let link = format!(
-        "{}/reset-password?token={token}",
-        state.config.public_base()
-    );
-    let composed = emails::reset_password(&link, RESET_TTL_SECS / 60);
-    outbox::enqueue(&mut *tx, &queue(user.id, email.as_ref(), &composed)).await?;
+    let row = emails::queue(user.id, emails::RESET_PASSWORD, email.as_ref(), None);
+    outbox::enqueue(&mut *tx, &row).await?;
     tx.commit().await?;
     state.outbox_wakeup.notify_one();
     tracing::info!(user_id = %user.id, "password reset email queued");
@@ -283,10 +294,13 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -
     let mut tx = state.db.begin().await?;
     let consumed = crate::repositories::tokens::consume(&mut *tx, &hash, Purpose::ResetPassword)
         .await?
-        .ok_or(Error::InvalidToken)?;
-    users::update_password(&mut *tx, consumed, &password_hash).await?;
+        .ok_or(Error::InvalidToken)?
+        .user_id;
+    users::update_password(&mut *tx, consumed, Some(&password_hash)).await?;
     crate::repositories::tokens::retire_all(&mut *tx, consumed, Purpose::ResetPassword).await?;
-    // The link arrived by email, which proves the address as well as a confirmation.
+    // The link arrived by email, which proves the address as well as a confirmation;
+    // an older confirmation link (whose password may be someone else's) dies with it.
+    crate::repositories::tokens::retire_all(&mut *tx, consumed, Purpose::ConfirmEmail).await?;
     users::mark_confirmed(&mut *tx, consumed).await?;
     super::preferences::reschedule(&mut tx, consumed).await?;
     let revoked = sessions::delete_for_user(&mut *tx, consumed, None).await?;
@@ -332,9 +346,13 @@ pub async fn change_password(
     reauthenticate(state, user, current, "current_password").await?;
     let password_hash = state.hasher.hash(&new_password).await?;
     let mut tx = state.db.begin().await?;
-    users::update_password(&mut *tx, user.user_id, &password_hash).await?;
-    // Anyone else holding a session (a stolen cookie, another device) is logged out.
+    let version = users::update_password(&mut *tx, user.user_id, Some(&password_hash)).await?;
+    // Anyone else holding a session (a stolen cookie, another device, a login that
+    // checked the old password while this committed) is logged out; this one moves to
+    // the new version. A pending reset link dies too.
     sessions::delete_for_user(&mut *tx, user.user_id, Some(&user.session_hash)).await?;
+    sessions::set_credential_version(&mut *tx, &user.session_hash, version).await?;
+    crate::repositories::tokens::retire_all(&mut *tx, user.user_id, Purpose::ResetPassword).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -1,6 +1,133 @@
-//! The account emails' words. Each is an HTML and a plain-text part built from a
-//! fixed text and a link we generated, so there is no user-controlled markup to escape
-//! beyond the address, which `EmailAddress` has already restricted.
+//! The account emails: what is queued, and what is sent. Each is an HTML and a
+//! plain-text part built from a fixed text and a link we generated, so there is no
+//! user-controlled markup to escape beyond the address, which `EmailAddress` has
+//! already restricted.
+//!
+//! A request queues only the kind of email and its recipient (`queue`). The outbox
+//! worker calls [`prepare`] just before sending: it mints the single-use link then,
+//! so no link exists anywhere but in the email itself (ADR 0008).
+
+use uuid::Uuid;
+
+use super::tokens;
+use crate::clients::mailer::OutgoingEmail;
+use crate::repositories::tokens::Purpose;
+use crate::repositories::{outbox, suppressions};
+use crate::state::AppState;
+
+pub const CONFIRM_EMAIL: &str = "confirm_email";
+pub const ACCOUNT_EXISTS: &str = "account_exists";
+pub const RESET_PASSWORD: &str = "reset_password";
+
+pub const CONFIRM_TTL_SECS: i64 = 24 * 3600;
+pub const RESET_TTL_SECS: i64 = 3600;
+
+/// The row that queues an email of `kind` to `recipient`.
+pub fn queue<'a>(
+    user_id: Uuid,
+    kind: &'a str,
+    recipient: &'a str,
+    password_hash: Option<&'a str>,
+) -> outbox::NewEmail<'a> {
+    let subject = match kind {
+        CONFIRM_EMAIL => "Confirm your Quotidian email address",
+        RESET_PASSWORD => "Reset your Quotidian password",
+        _ => "Your Quotidian account",
+    };
+    outbox::NewEmail {
+        user_id,
+        kind,
+        recipient,
+        subject,
+        password_hash,
+    }
+}
+
+/// What the worker does with a claimed row.
+pub enum Prepared {
+    Send(OutgoingEmail),
+    /// Not sent, on purpose, for this reason.
+    Skip(&'static str),
+}
+
+/// Renders a claimed outbox row, minting its link. A row whose address is suppressed,
+/// or whose confirmation is no longer needed, is skipped.
+pub async fn prepare(state: &AppState, row: &outbox::OutboxEmail) -> anyhow::Result<Prepared> {
+    if suppressions::is_suppressed(&state.db, &row.recipient).await? {
+        return Ok(Prepared::Skip(
+            "address suppressed after a bounce or complaint reported by SES; not sent",
+        ));
+    }
+    let Some(user_id) = row.user_id else {
+        return Ok(Prepared::Skip("the account no longer exists; not sent"));
+    };
+    let base = state.config.public_base();
+    let composed = match row.kind.as_str() {
+        CONFIRM_EMAIL => {
+            let Some(token) = mint(
+                state,
+                user_id,
+                Purpose::ConfirmEmail,
+                CONFIRM_TTL_SECS,
+                row.password_hash.as_deref(),
+            )
+            .await?
+            else {
+                return Ok(Prepared::Skip(
+                    "the address was confirmed meanwhile; not sent",
+                ));
+            };
+            confirm_email(
+                &format!("{base}/confirm?token={token}"),
+                CONFIRM_TTL_SECS / 3600,
+            )
+        }
+        RESET_PASSWORD => {
+            let Some(token) =
+                mint(state, user_id, Purpose::ResetPassword, RESET_TTL_SECS, None).await?
+            else {
+                return Ok(Prepared::Skip("the account no longer exists; not sent"));
+            };
+            reset_password(
+                &format!("{base}/reset-password?token={token}"),
+                RESET_TTL_SECS / 60,
+            )
+        }
+        ACCOUNT_EXISTS => {
+            account_exists(&format!("{base}/login"), &format!("{base}/forgot-password"))
+        }
+        other => anyhow::bail!("unknown outbox email kind {other:?}"),
+    };
+    Ok(Prepared::Send(OutgoingEmail {
+        from: state.config.sender.clone(),
+        to: row.recipient.clone(),
+        subject: composed.subject,
+        html: composed.html,
+        text: composed.text,
+        headers: Vec::new(),
+    }))
+}
+
+/// A fresh single-use link of `purpose`; only its hash is stored.
+async fn mint(
+    state: &AppState,
+    user_id: Uuid,
+    purpose: Purpose,
+    ttl_secs: i64,
+    password_hash: Option<&str>,
+) -> anyhow::Result<Option<String>> {
+    let token = tokens::random_token();
+    let minted = crate::repositories::tokens::insert(
+        &state.db,
+        &tokens::hash_token(&token),
+        user_id,
+        purpose,
+        ttl_secs,
+        password_hash,
+    )
+    .await?;
+    Ok(minted.then_some(token))
+}
 
 pub struct Composed {
     pub kind: &'static str,
@@ -53,7 +180,7 @@ pub fn confirm_email(link: &str, hours_valid: i64) -> Composed {
         format!("The link works once and expires in {hours_valid} hours. If you did not sign up, ignore this email: nothing will be sent to you."),
     ];
     Composed {
-        kind: "confirm_email",
+        kind: CONFIRM_EMAIL,
         subject: "Confirm your Quotidian email address".into(),
         html: html_page(title, &paragraphs, Some(("Confirm my email address", link))),
         text: text_page(&paragraphs, Some(link)),
@@ -68,7 +195,7 @@ pub fn account_exists(login_link: &str, reset_link: &str) -> Composed {
         "If this was not you, you can ignore this email; your account has not changed.".to_string(),
     ];
     Composed {
-        kind: "account_exists",
+        kind: ACCOUNT_EXISTS,
         subject: "Your Quotidian account".into(),
         html: html_page(title, &paragraphs, Some(("Log in", login_link))),
         text: text_page(&paragraphs, None),
@@ -84,7 +211,7 @@ pub fn reset_password(link: &str, minutes_valid: i64) -> Composed {
         ),
     ];
     Composed {
-        kind: "reset_password",
+        kind: RESET_PASSWORD,
         subject: "Reset your Quotidian password".into(),
         html: html_page(title, &paragraphs, Some(("Choose a new password", link))),
         text: text_page(&paragraphs, Some(link)),

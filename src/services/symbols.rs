@@ -64,22 +64,30 @@ pub async fn search(state: &AppState, user: &CurrentUser, query: &str) -> Result
             DomainError::new("q", format!("must be 1 to {MAX_QUERY_CHARS} characters")).into(),
         );
     }
-    state
-        .search_throttle
-        .check_key(&user.user_id)
-        .map_err(|n| Error::TooManyAttempts {
-            retry_after_secs: super::throttle::retry_after_secs(&n),
-        })?;
+    charge_search(state, user)?;
     let mut rows = lookup(state, trimmed).await?;
     rows.truncate(MAX_RESULTS);
     Ok(rows)
 }
 
-/// Succeeds when Finnhub knows `symbol`; a clear 4xx when it does not.
-pub async fn ensure_known(state: &AppState, symbol: &Symbol) -> Result<()> {
+/// Takes one lookup from the account's search budget.
+fn charge_search(state: &AppState, user: &CurrentUser) -> Result<()> {
+    state
+        .search_throttle
+        .check_key(&user.user_id)
+        .map_err(|n| Error::TooManyAttempts {
+            retry_after_secs: super::throttle::retry_after_secs(&n),
+        })
+}
+
+/// Succeeds when Finnhub knows `symbol`; a clear 4xx when it does not. A symbol we
+/// have not seen yet costs a lookup from the account's search budget, so adding made-up
+/// symbols cannot spend the Finnhub budget that digests need.
+pub async fn ensure_known(state: &AppState, user: &CurrentUser, symbol: &Symbol) -> Result<()> {
     if symbols::known(&state.db, symbol.as_ref()).await? {
         return Ok(());
     }
+    charge_search(state, user)?;
     let rows = lookup(state, symbol.as_ref()).await?;
     let exact = rows.iter().any(|r| {
         r.symbol == symbol.as_ref() || r.display_symbol.eq_ignore_ascii_case(symbol.as_ref())

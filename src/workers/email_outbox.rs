@@ -3,14 +3,16 @@
 //! Delivery is at-least-once: a row is claimed under a lease, sent, then marked. A
 //! crash between SES accepting and the mark means the lease runs out and the email
 //! goes again, which is harmless for confirmation and reset links (the digest has its
-//! own, stronger protocol).
+//! own, stronger protocol). Each email is rendered, and its link minted, just before
+//! the send (`services::emails::prepare`); a suppressed address is skipped.
 
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
 
-use crate::clients::mailer::{MailError, OutgoingEmail};
+use crate::clients::mailer::MailError;
 use crate::repositories::outbox::{self, OutboxEmail};
+use crate::services::emails::{self, Prepared};
 use crate::state::AppState;
 
 const BATCH: i64 = 20;
@@ -58,13 +60,20 @@ pub async fn drain_once(state: &AppState) -> anyhow::Result<usize> {
 
 #[tracing::instrument(skip_all, fields(outbox_id = email.id, kind = %email.kind, attempt = email.attempts))]
 async fn deliver(state: &AppState, email: OutboxEmail) {
-    let outgoing = OutgoingEmail {
-        from: state.config.sender.clone(),
-        to: email.recipient.clone(),
-        subject: email.subject.clone(),
-        html: email.html_body.clone().unwrap_or_default(),
-        text: email.text_body.clone().unwrap_or_default(),
-        headers: Vec::new(),
+    let outgoing = match emails::prepare(state, &email).await {
+        Ok(Prepared::Send(outgoing)) => outgoing,
+        Ok(Prepared::Skip(reason)) => {
+            tracing::info!(reason, "email not sent");
+            if let Err(error) = outbox::mark_skipped(&state.db, email.id, reason).await {
+                tracing::error!(error = ?error, "email outbox: could not record the skip");
+            }
+            return;
+        }
+        Err(error) => {
+            // The lease runs out and the row is claimed again.
+            tracing::error!(error = ?error, "email outbox: could not prepare the email");
+            return;
+        }
     };
     let outcome = state.mailer.send(&outgoing).await;
     let recorded = match &outcome {

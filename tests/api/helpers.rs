@@ -108,6 +108,22 @@ pub async fn spawn_app_full(
         ("QUOTIDIAN_SCHEDULER_TICK_MS".into(), "200".into()),
         ("QUOTIDIAN_DIGEST_POLL_MS".into(), "100".into()),
         ("QUOTIDIAN_DIGEST_RETRY_BASE_MS".into(), "100".into()),
+        // Every test client is 127.0.0.1: the abuse limits get their own tests.
+        (
+            "QUOTIDIAN_SIGNUPS_PER_CLIENT_PER_HOUR".into(),
+            "10000".into(),
+        ),
+        ("QUOTIDIAN_SIGNUPS_PER_MINUTE".into(), "10000".into()),
+        (
+            "QUOTIDIAN_RESETS_PER_CLIENT_PER_HOUR".into(),
+            "10000".into(),
+        ),
+        ("QUOTIDIAN_RESETS_PER_MINUTE".into(), "10000".into()),
+        (
+            "QUOTIDIAN_CONFIRMS_PER_CLIENT_PER_HOUR".into(),
+            "10000".into(),
+        ),
+        ("QUOTIDIAN_CONFIRMS_PER_MINUTE".into(), "10000".into()),
     ]);
     for (k, v) in settings {
         vars.insert((*k).into(), (*v).into());

@@ -1,6 +1,7 @@
 //! Black-box tests: the real application on port 0, a fresh PostgreSQL database per
 //! test, and the SES v2 emulator. Run through `scripts/test`, which starts both.
 
+mod abuse;
 mod account;
 mod auth;
 mod bad_input;
@@ -19,4 +20,5 @@ mod preferences;
 mod ses_mailer;
 mod sns;
 mod symbols;
+mod takeover;
 mod watchlist;
