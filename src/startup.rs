@@ -266,7 +266,21 @@ pub fn router(state: AppState) -> Router {
 
 pub struct Application {
     listener: TcpListener,
+    /// `QUOTIDIAN_METRICS_BIND`'s listener, when set.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
+}
+
+/// Binds `QUOTIDIAN_METRICS_BIND`, when set, so a taken port fails the start.
+pub async fn bind_metrics(config: &Config) -> anyhow::Result<Option<TcpListener>> {
+    match config.metrics_bind {
+        Some(addr) => {
+            Ok(Some(TcpListener::bind(addr).await.with_context(|| {
+                format!("binding {addr} (QUOTIDIAN_METRICS_BIND)")
+            })?))
+        }
+        None => Ok(None),
+    }
 }
 
 impl Application {
@@ -289,6 +303,7 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("binding {} (QUOTIDIAN_BIND)", config.bind))?;
+        let metrics_listener = bind_metrics(&config).await?;
         let local = listener.local_addr()?;
         if config.public_url.is_none() {
             config.public_url = Some(url::Url::parse(&format!("http://{local}"))?);
@@ -305,11 +320,23 @@ impl Application {
             },
         )
         .await?;
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            metrics_listener,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The metrics listener's port, when it has one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
     }
 
     pub fn state(&self) -> &AppState {
@@ -330,6 +357,13 @@ impl Application {
             .workers
             .then(|| workers::digests::spawn(&self.state));
         let metrics_upkeep = tokio::spawn(crate::metrics::run_upkeep());
+        let metrics_listener = self.metrics_listener.map(|listener| {
+            tokio::spawn(routers::metrics::serve_own_listener(
+                listener,
+                self.state.clone(),
+                std::future::pending(),
+            ))
+        });
         let app = router(self.state);
         let served = axum::serve(
             self.listener,
@@ -344,6 +378,9 @@ impl Application {
             digests.abort();
         }
         metrics_upkeep.abort();
+        if let Some(metrics_listener) = metrics_listener {
+            metrics_listener.abort();
+        }
         served.context("HTTP server failed")
     }
 }

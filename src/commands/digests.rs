@@ -119,16 +119,26 @@ pub async fn worker(
     config: Config,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    let metrics_listener = startup::bind_metrics(&config).await?;
     let state = startup::headless_state(config).await?;
     tracing::info!("quotidian worker started");
     let outbox = tokio::spawn(workers::email_outbox::run(state.clone()));
     let maintenance = tokio::spawn(workers::maintenance::run(state.clone()));
     let digests = workers::digests::spawn(&state);
-    // Keeps histograms bounded; a worker has no HTTP listener, so its metrics are not
-    // scraped (serve's are, at /metrics).
+    // Keeps histograms bounded. A worker serves /metrics only on QUOTIDIAN_METRICS_BIND.
     let metrics_upkeep = tokio::spawn(crate::metrics::run_upkeep());
+    let metrics = metrics_listener.map(|listener| {
+        tokio::spawn(crate::routers::metrics::serve_own_listener(
+            listener,
+            state.clone(),
+            std::future::pending(),
+        ))
+    });
     shutdown.await;
     metrics_upkeep.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     outbox.abort();
     maintenance.abort();
     digests.abort();

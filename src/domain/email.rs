@@ -92,7 +92,6 @@ mod tests {
     fn refuses_what_ses_cannot_send_to() {
         let err = EmailAddress::parse("j\u{f6}rg@example.com").unwrap_err();
         assert!(err.message.contains("before the @"), "{}", err.message);
-        assert!(EmailAddress::parse("ada@exa_mple.com").is_err());
     }
 
     #[test]

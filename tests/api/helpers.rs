@@ -37,6 +37,8 @@ pub struct TestApp {
     pub state: AppState,
     /// A client with its own cookie jar (one browser).
     pub api: reqwest::Client,
+    /// `http://127.0.0.1:<port>` of the metrics listener, when QUOTIDIAN_METRICS_BIND is set.
+    pub metrics_address: Option<String>,
 }
 
 /// Creates a fresh, empty database and returns its URL.
@@ -140,6 +142,9 @@ pub async fn spawn_app_full(
         .await
         .expect("build application");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
@@ -147,6 +152,7 @@ pub async fn spawn_app_full(
         db: state.db.clone(),
         state,
         api: new_client(),
+        metrics_address,
     }
 }
 

@@ -56,7 +56,7 @@ async fn the_backlog_counts_each_outbox_once_its_table_exists() {
     // Far in the future, so the outbox worker leaves it alone.
     sqlx::query(
         "insert into email_outbox (kind, recipient, subject, next_attempt_at)
-         values ('test', 'nobody@example.com', 'Later', now() + interval '1 day')",
+         values ('account_exists', 'nobody@example.com', 'Later', now() + interval '1 day')",
     )
     .execute(&app.db)
     .await
@@ -141,4 +141,18 @@ async fn finnhub_calls_and_429s_are_counted() {
             sample(&after, series)
         );
     }
+}
+
+#[tokio::test]
+async fn metrics_can_have_a_listener_of_their_own_off_the_public_port() {
+    let app = spawn_app_with(&[("QUOTIDIAN_METRICS_BIND", "127.0.0.1:0")], None).await;
+    let public = reqwest::get(app.url("/metrics")).await.unwrap();
+    assert_problem(public, StatusCode::NOT_FOUND, "not-found").await;
+    let own = app.metrics_address.as_deref().expect("a metrics listener");
+    let r = reqwest::get(format!("{own}/metrics")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("quotidian_"));
+    // Nothing else is served there.
+    let other = reqwest::get(format!("{own}/api/v1/me")).await.unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
 }

@@ -77,7 +77,7 @@ export function LoginPage() {
               <p>
                 Look for the email we sent when you signed up and open its link. Lost it or
                 it expired? <Link to="/signup">Sign up again</Link> with the same address and
-                we will send a new one (your password stays the same).
+                we will send a new one: opening it sets the password you chose that time.
               </p>
             ) : null}
           </ErrorAlert>
