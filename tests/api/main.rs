@@ -18,5 +18,6 @@ mod password_reset;
 mod preferences;
 mod ses_mailer;
 mod sns;
+mod suppressions;
 mod symbols;
 mod watchlist;
