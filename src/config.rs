@@ -58,8 +58,8 @@ pub struct Config {
     /// `/` so a prefix cannot match a longer host name or port. For tests and local
     /// set-ups that sign their own messages; empty in production.
     pub sns_cert_url_prefixes: Vec<String>,
-    /// The SNS topics `/webhooks/ses` accepts messages from; empty accepts any topic
-    /// whose message is correctly signed by SNS.
+    /// The SNS topics `/webhooks/ses` accepts messages from; empty refuses every
+    /// message (the webhook fails closed).
     pub sns_topic_arns: Vec<String>,
     pub log_json: bool,
     pub web_dir: std::path::PathBuf,

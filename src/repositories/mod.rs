@@ -8,6 +8,7 @@ pub mod market;
 pub mod metrics;
 pub mod outbox;
 pub mod preferences;
+pub mod sent_messages;
 pub mod sessions;
 pub mod signing_keys;
 pub mod suppressions;

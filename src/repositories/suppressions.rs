@@ -1,8 +1,10 @@
-//! Addresses that must not be emailed again (`suppressed_addresses`).
+//! Addresses that must not be emailed again (`suppressed_addresses`), and what
+//! operators see and lift of them.
 //!
 //! Every function takes the normalised address (`EmailAddress::as_ref()`, the form
 //! `users.email` is stored in); the table refuses anything not lower-cased.
 
+use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 /// Suppresses an address. Idempotent: SNS delivers at least once, so the same event
@@ -40,6 +42,46 @@ pub async fn is_suppressed(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result
 /// is not.
 pub async fn reason_for(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar("select reason from suppressed_addresses where email = $1")
+        .bind(email)
+        .fetch_optional(db)
+        .await
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct SuppressionRow {
+    pub email: String,
+    pub reason: String,
+    pub detail: Option<String>,
+    pub suppressed_at: DateTime<Utc>,
+}
+
+/// Suppressions newest first, `limit` of them, starting after `before` (the
+/// `(suppressed_at, email)` of the last row of the previous page): the address breaks
+/// ties between rows suppressed in the same microsecond, so paging skips none.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    before: Option<(DateTime<Utc>, &str)>,
+    limit: i64,
+) -> sqlx::Result<Vec<SuppressionRow>> {
+    let (before_at, before_email) = before.unzip();
+    sqlx::query_as(
+        "select email, reason, detail, suppressed_at
+         from suppressed_addresses
+         where $1::timestamptz is null or (suppressed_at, email) < ($1, $2)
+         order by suppressed_at desc, email desc
+         limit $3",
+    )
+    .bind(before_at)
+    .bind(before_email)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Lifts the suppression of an address; its reason when there was one, `None` when
+/// the address was not suppressed.
+pub async fn lift(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("delete from suppressed_addresses where email = $1 returning reason")
         .bind(email)
         .fetch_optional(db)
         .await

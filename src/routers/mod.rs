@@ -45,7 +45,7 @@ Errors are RFC 9457 `application/problem+json` documents whose `type` is a stabl
         (name = "watchlist", description = "The symbols the digest covers"),
         (name = "preferences", description = "When the digest is sent and what it holds"),
         (name = "digests", description = "The daily digest: preview, send now, and the history of what was sent"),
-        (name = "operations", description = "Health, readiness and, for operators, market-data extraction runs"),
+        (name = "operations", description = "Health, readiness and, for operators, extraction and digest runs and suppressed addresses"),
         (name = "webhooks", description = "Callbacks from AWS: SES bounces and complaints through SNS"),
     ),
     components(schemas(Problem, FieldError))

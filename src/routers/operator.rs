@@ -2,6 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
+use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,9 +11,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiPath, ApiQuery};
+use crate::domain::{DomainError, EmailAddress};
 use crate::error::{ApiError, Problem};
 use crate::repositories::digest_jobs::{self, RunProblemRow, RunSummaryRow};
 use crate::repositories::market::{self, FailureRow, RunRow};
+use crate::repositories::suppressions::{self, SuppressionRow};
 use crate::services::accounts::CurrentUser;
 use crate::state::AppState;
 
@@ -21,6 +25,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_run))
         .routes(routes!(list_digest_runs))
         .routes(routes!(get_digest_run))
+        .routes(routes!(list_suppressions))
+        .routes(routes!(lift_suppression))
 }
 
 fn require_operator(state: &AppState, user: &CurrentUser) -> Result<(), ApiError> {
@@ -336,4 +342,138 @@ pub async fn get_digest_run(
         run: run.into(),
         problems: problems.into_iter().map(Into::into).collect(),
     }))
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"email": "ada@example.com", "reason": "bounce", "detail": "Permanent/General: smtp; 550 5.1.1 user unknown", "suppressed_at": "2026-11-21T12:00:00Z"}))]
+pub struct Suppression {
+    pub email: String,
+    /// `bounce` (a permanent bounce), `complaint` or `manual`.
+    pub reason: String,
+    /// The bounce type and diagnostic, or the complaint's feedback type, as SES gave it.
+    pub detail: Option<String>,
+    pub suppressed_at: DateTime<Utc>,
+}
+
+impl From<SuppressionRow> for Suppression {
+    fn from(r: SuppressionRow) -> Self {
+        Self {
+            email: r.email,
+            reason: r.reason,
+            detail: r.detail,
+            suppressed_at: r.suppressed_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SuppressionList {
+    /// Newest first.
+    pub suppressions: Vec<Suppression>,
+    /// Pass as `before` for the next page; null on the last page.
+    pub next_before: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SuppressionListParams {
+    /// The `next_before` of the previous page.
+    pub before: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<i64>,
+}
+
+/// The paging cursor after `row`: its time and address, opaque to clients.
+fn cursor_after(row: &SuppressionRow) -> String {
+    let raw = format!("{}.{}", row.suppressed_at.timestamp_micros(), row.email);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, String), DomainError> {
+    let invalid = || DomainError::new("before", "is not a next_before from this list");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| invalid())?;
+    let raw = String::from_utf8(raw).map_err(|_| invalid())?;
+    let (micros, email) = raw.split_once('.').ok_or_else(invalid)?;
+    let at = micros
+        .parse()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(invalid)?;
+    Ok((at, email.to_owned()))
+}
+
+/// List suppressed addresses.
+///
+/// Operators only. The addresses no email goes to (a permanent bounce, a complaint, or
+/// by hand), newest first, with the reason and SES's detail.
+#[utoipa::path(
+    get, path = "/api/v1/operator/suppressions", tag = "operations",
+    security(("session" = [])),
+    params(SuppressionListParams),
+    responses(
+        (status = 200, description = "Suppressions, newest first", body = SuppressionList),
+        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "limit out of range, or before is not a cursor from this list", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_suppressions(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(params): ApiQuery<SuppressionListParams>,
+) -> Result<Json<SuppressionList>, ApiError> {
+    require_operator(&state, &user)?;
+    let limit = params.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(DomainError::new("limit", "must be between 1 and 100").into());
+    }
+    let before = params.before.as_deref().map(parse_cursor).transpose()?;
+    let rows = suppressions::list(
+        &state.db,
+        before.as_ref().map(|(at, email)| (*at, email.as_str())),
+        limit,
+    )
+    .await
+    .map_err(anyhow::Error::from)?;
+    let next_before = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(cursor_after))
+        .flatten();
+    Ok(Json(SuppressionList {
+        suppressions: rows.into_iter().map(Into::into).collect(),
+        next_before,
+    }))
+}
+
+/// Lift the suppression of an address.
+///
+/// Operators only. Email goes to the address again (digests, if the person is still
+/// subscribed). A later bounce or complaint suppresses it again.
+#[utoipa::path(
+    delete, path = "/api/v1/operator/suppressions/{email}", tag = "operations",
+    security(("session" = [])),
+    params(("email" = String, Path, description = "The suppressed address; case does not matter", example = "ada@example.com")),
+    responses(
+        (status = 204, description = "Lifted"),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The address is not suppressed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an email address", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn lift_suppression(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(email): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    require_operator(&state, &user)?;
+    let email = EmailAddress::parse(&email)?;
+    let reason = suppressions::lift(&state.db, email.as_ref())
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(|| ApiError::not_found("That address is not suppressed."))?;
+    tracing::info!(operator = %user.user_id, reason, "suppression lifted");
+    Ok(StatusCode::NO_CONTENT)
 }

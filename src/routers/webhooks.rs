@@ -26,7 +26,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"outcome": "suppressed", "suppressed": 1}))]
 pub struct WebhookReceipt {
-    /// `suppressed`, `ignored` (a transient bounce, a delivery, an SES test message),
+    /// `suppressed`, `ignored` (a transient bounce, a delivery, an SES test message, or
+    /// a bounce or complaint about mail we did not send to that address),
     /// `subscription_confirmed` or `unsubscribed`.
     pub outcome: String,
     /// Addresses this message suppressed (they may have been suppressed already).
@@ -66,12 +67,14 @@ impl From<sns::Error> for ApiError {
 ///
 /// For the SNS subscription of the topic SES publishes bounce and complaint events to.
 /// The body is the SNS message as SNS sends it (`Content-Type: text/plain`; JSON is
-/// read whatever the content type). Nothing is believed until the SNS signature
-/// (SignatureVersion 1 or 2) verifies against a certificate fetched from SNS, the
-/// message is less than an hour old, and its topic is one of `QUOTIDIAN_SNS_TOPIC_ARNS`
-/// (when set). A subscription confirmation is confirmed by visiting its SubscribeURL;
-/// a permanent bounce or a complaint suppresses its recipients; anything else is
-/// accepted and ignored.
+/// read whatever the content type). Nothing is believed until its topic is one of
+/// `QUOTIDIAN_SNS_TOPIC_ARNS` (unset, every message is refused), the message is less
+/// than an hour old, and the SNS signature (SignatureVersion 1 or 2) verifies against
+/// a certificate fetched from `https://sns.<region>.amazonaws.com/SimpleNotificationService-<hex>.pem`.
+/// A subscription confirmation is confirmed by visiting its SubscribeURL (on SNS, for
+/// the same topic). A permanent bounce or a complaint suppresses the recipients we sent
+/// that message to (SES's `mail.messageId` matched against the emails and digests we
+/// sent); anything else is accepted and ignored.
 #[utoipa::path(
     post, path = "/webhooks/ses", tag = "webhooks",
     request_body(
@@ -81,7 +84,7 @@ impl From<sns::Error> for ApiError {
     responses(
         (status = 200, description = "Verified and handled", body = WebhookReceipt),
         (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not shown to come from SNS: bad signature, certificate URL off SNS, older than an hour, or a topic not accepted", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not shown to come from SNS: no topic configured or a topic not accepted, older than an hour, certificate or subscribe URL not an SNS one, or a bad signature", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body larger than 512 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not an SNS message, or an SES event missing its fields", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The signing certificate or the subscription URL could not be reached; SNS retries", body = Problem, content_type = "application/problem+json"),

@@ -10,14 +10,14 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Once};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use base64::Engine as _;
 use chrono::{DateTime, TimeDelta, Utc};
 use ring::signature::{self, VerificationAlgorithm};
 use serde::Deserialize;
-use tokio::sync::RwLock;
+use tokio::sync::{RwLock, Semaphore};
 use url::Url;
 use utoipa::ToSchema;
 use x509_cert::der::DecodePem as _;
@@ -25,7 +25,7 @@ use x509_cert::spki::ObjectIdentifier;
 
 use crate::config::Config;
 use crate::domain::EmailAddress;
-use crate::repositories::suppressions;
+use crate::repositories::{sent_messages, suppressions};
 use crate::state::AppState;
 
 /// A message signed longer ago than this is refused: a captured message cannot be
@@ -37,6 +37,14 @@ const MAX_CACHED_CERTIFICATES: usize = 32;
 /// An SNS certificate is about 2 KiB; anything much larger is not one.
 const MAX_CERTIFICATE_BYTES: usize = 64 * 1024;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Certificate fetches in flight at once, whatever arrives: a flood of forged messages
+/// waits for these (at most [`FETCH_TIMEOUT`]) instead of opening a connection each.
+const MAX_CONCURRENT_FETCHES: usize = 4;
+/// A certificate URL that failed is not tried again for this long: a forged message
+/// costs one fetch per URL per minute at most, and SNS retries a real one later.
+const FAILED_FETCH_TTL: Duration = Duration::from_secs(60);
+/// Failed URLs remembered at once; beyond it the oldest is forgotten.
+const MAX_FAILED_FETCHES: usize = 256;
 /// `detail` keeps the start of a bounce's diagnostic, not a whole SMTP transcript.
 const MAX_DETAIL_CHARS: usize = 500;
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
@@ -189,38 +197,115 @@ impl Envelope {
     }
 }
 
-/// `sns.<region>.amazonaws.com` or `sns.<region>.amazonaws.com.cn`, the region being
-/// `[a-z0-9-]+`: the hosts SNS serves signing certificates and confirmations from.
+/// An AWS region name: `us-east-1`, `eu-central-2`, `cn-north-1`, `us-gov-west-1`,
+/// `ap-southeast-7`. The shape is what matters: two letters, optionally `gov`, a
+/// direction, a number. `s3`, `s3-website` or `evil` are not regions, and a host such as
+/// `sns.s3.amazonaws.com` is an S3 bucket anyone can create and fill.
+fn is_region(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    let (area, direction, number) = match parts.as_slice() {
+        [area, direction, number] => (area, direction, number),
+        [area, "gov", direction, number] => (area, direction, number),
+        _ => return false,
+    };
+    let letters = |s: &str| s.bytes().all(|b| b.is_ascii_lowercase());
+    area.len() == 2
+        && letters(area)
+        && direction.len() >= 4
+        && letters(direction)
+        && (1..=2).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `sns.<region>.amazonaws.com`, or `sns.<region>.amazonaws.com.cn` for the China
+/// regions (`cn-...`, which are only there): the hosts SNS serves signing certificates
+/// and confirmations from.
 pub fn is_sns_host(host: &str) -> bool {
     let Some(rest) = host.strip_prefix("sns.") else {
         return false;
     };
-    let region = rest
-        .strip_suffix(".amazonaws.com")
-        .or_else(|| rest.strip_suffix(".amazonaws.com.cn"));
-    region.is_some_and(|r| {
-        !r.is_empty()
-            && r.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    })
+    if let Some(region) = rest.strip_suffix(".amazonaws.com.cn") {
+        region.starts_with("cn-") && is_region(region)
+    } else if let Some(region) = rest.strip_suffix(".amazonaws.com") {
+        !region.starts_with("cn-") && is_region(region)
+    } else {
+        false
+    }
 }
 
-/// The URL, if we may fetch it (a `SigningCertURL` or a `SubscribeURL`): https on an
-/// SNS host at the default port, or under one of `prefixes` (normalised by the
-/// configuration to end in `/`, and compared with the normalised URL).
-pub fn trusted_url(raw: &str, prefixes: &[String]) -> Option<Url> {
-    let url = Url::parse(raw).ok()?;
+/// `SimpleNotificationService-<hex>.pem`, the name of every SNS signing certificate.
+fn is_certificate_name(name: &str) -> bool {
+    name.strip_prefix("SimpleNotificationService-")
+        .and_then(|rest| rest.strip_suffix(".pem"))
+        .is_some_and(|hex| {
+            (1..=128).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+}
+
+/// Where a URL may be fetched from: an SNS host, or a configured prefix.
+enum Origin<'a> {
+    /// https on an SNS host at the default port, no credentials; the path follows.
+    Sns,
+    /// Under a prefix of `QUOTIDIAN_SNS_CERT_URL_PREFIXES` (for tests); the rest of
+    /// the URL after the prefix follows.
+    Prefix(&'a str),
+}
+
+/// Where `url` is from, if it is an SNS host or under one of `prefixes` (normalised by
+/// the configuration to end in `/`, and compared with the normalised URL).
+fn origin<'u>(url: &'u Url, prefixes: &[String]) -> Option<Origin<'u>> {
     let on_sns = url.scheme() == "https"
         && url.port().is_none()
         && url.username().is_empty()
         && url.password().is_none()
         && matches!(url.host(), Some(url::Host::Domain(host)) if is_sns_host(host));
-    let configured = || {
-        prefixes
-            .iter()
-            .any(|p| url.as_str().starts_with(p.as_str()))
+    if on_sns {
+        return Some(Origin::Sns);
+    }
+    prefixes
+        .iter()
+        .find_map(|p| url.as_str().strip_prefix(p.as_str()))
+        .map(Origin::Prefix)
+}
+
+/// The `SigningCertURL`, if we may fetch it: on an SNS host (or under a configured
+/// prefix), naming a `SimpleNotificationService-<hex>.pem` file, with no query or
+/// fragment. SNS's own look like
+/// `https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem`.
+pub fn trusted_cert_url(raw: &str, prefixes: &[String]) -> Option<Url> {
+    let url = Url::parse(raw).ok()?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return None;
+    }
+    let named_right = match origin(&url, prefixes)? {
+        Origin::Sns => url
+            .path()
+            .strip_prefix('/')
+            .is_some_and(is_certificate_name),
+        Origin::Prefix(rest) => is_certificate_name(rest),
     };
-    (on_sns || configured()).then_some(url)
+    named_right.then_some(url)
+}
+
+/// The `SubscribeURL` of a confirmation, if we may visit it: on an SNS host (at `/`),
+/// or under a configured prefix, asking to confirm a subscription to `topic_arn` (the
+/// topic the signed message is about, which the caller has checked is ours).
+pub fn trusted_subscribe_url(raw: &str, topic_arn: &str, prefixes: &[String]) -> Option<Url> {
+    let url = Url::parse(raw).ok()?;
+    let placed_right = match origin(&url, prefixes)? {
+        Origin::Sns => url.path() == "/",
+        Origin::Prefix(_) => true,
+    };
+    let param = |name: &str| {
+        let mut values = url.query_pairs().filter(|(k, _)| k == name).map(|(_, v)| v);
+        let first = values.next();
+        // Repeated parameters would leave SNS to choose which one counts.
+        first.filter(|_| values.next().is_none())
+    };
+    let confirms_ours = param("Action").as_deref() == Some("ConfirmSubscription")
+        && param("TopicArn").as_deref() == Some(topic_arn)
+        && url.fragment().is_none();
+    (placed_right && confirms_ours).then_some(url)
 }
 
 /// What a message passed to [`Verifier::verify`] looked like before any network use.
@@ -233,6 +318,21 @@ struct Checked {
 
 /// The checks that need no network, cheapest and most telling first.
 fn check(envelope: &Envelope, config: &Config, now: DateTime<Utc>) -> Result<Checked, Error> {
+    if config.sns_topic_arns.is_empty() {
+        // Any AWS account can subscribe us to its own topic and publish correctly
+        // signed messages; without a list of our topics nothing is ours.
+        static REFUSING: Once = Once::new();
+        REFUSING.call_once(|| {
+            tracing::error!(
+                "QUOTIDIAN_SNS_TOPIC_ARNS is not set: /webhooks/ses refuses every SNS message, \
+                 and confirms no subscription, until it names the topics SES publishes \
+                 bounces and complaints to"
+            );
+        });
+        return Err(untrusted(
+            "No SNS topic is accepted here: the service names none (QUOTIDIAN_SNS_TOPIC_ARNS).",
+        ));
+    }
     let to_sign = envelope.string_to_sign()?;
     let algorithm: &'static dyn VerificationAlgorithm = match envelope.signature_version.as_str() {
         "1" => &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
@@ -246,18 +346,25 @@ fn check(envelope: &Envelope, config: &Config, now: DateTime<Utc>) -> Result<Che
             "The message was signed more than an hour ago; it is not accepted again.",
         ));
     }
-    if !config.sns_topic_arns.is_empty() && !config.sns_topic_arns.contains(&envelope.topic_arn) {
+    if !config.sns_topic_arns.contains(&envelope.topic_arn) {
         return Err(untrusted("Messages from this topic are not accepted."));
     }
-    let cert_url = trusted_url(&envelope.signing_cert_url, &config.sns_cert_url_prefixes)
+    let cert_url = trusted_cert_url(&envelope.signing_cert_url, &config.sns_cert_url_prefixes)
         .ok_or_else(|| untrusted("The SigningCertURL is not an SNS certificate URL."))?;
     if let Some(subscribe_url) = envelope
         .subscribe_url
         .as_deref()
         .filter(|_| envelope.kind == "SubscriptionConfirmation")
-        && trusted_url(subscribe_url, &config.sns_cert_url_prefixes).is_none()
+        && trusted_subscribe_url(
+            subscribe_url,
+            &envelope.topic_arn,
+            &config.sns_cert_url_prefixes,
+        )
+        .is_none()
     {
-        return Err(untrusted("The SubscribeURL is not an SNS URL."));
+        return Err(untrusted(
+            "The SubscribeURL is not an SNS URL confirming this topic.",
+        ));
     }
     let signature = base64::engine::general_purpose::STANDARD
         .decode(envelope.signature.trim())
@@ -296,11 +403,81 @@ impl SigningKey {
     }
 }
 
+/// Why fetching a certificate URL failed, remembered for [`FAILED_FETCH_TTL`] so the
+/// same answer is given again without a fetch.
+#[derive(Clone)]
+struct Failure {
+    at: Instant,
+    /// [`Error::Unavailable`] (SNS retries) rather than [`Error::Untrusted`].
+    unavailable: bool,
+    detail: String,
+}
+
+impl Failure {
+    fn of(error: &Error, at: Instant) -> Option<Self> {
+        let (unavailable, detail) = match error {
+            Error::Unavailable(d) => (true, d),
+            Error::Untrusted(d) => (false, d),
+            _ => return None,
+        };
+        Some(Self {
+            at,
+            unavailable,
+            detail: detail.clone(),
+        })
+    }
+
+    fn to_error(&self) -> Error {
+        if self.unavailable {
+            Error::Unavailable(self.detail.clone())
+        } else {
+            Error::Untrusted(self.detail.clone())
+        }
+    }
+}
+
+/// Certificate URLs that failed recently: bounded, each entry expiring.
+#[derive(Default)]
+struct FailedFetches {
+    entries: HashMap<String, Failure>,
+}
+
+impl FailedFetches {
+    fn get(&mut self, url: &str, now: Instant) -> Option<Failure> {
+        let failure = self.entries.get(url)?;
+        if now.duration_since(failure.at) < FAILED_FETCH_TTL {
+            return Some(failure.clone());
+        }
+        self.entries.remove(url);
+        None
+    }
+
+    fn insert(&mut self, url: &str, failure: Failure) {
+        if self.entries.len() >= MAX_FAILED_FETCHES && !self.entries.contains_key(url) {
+            let now = failure.at;
+            self.entries
+                .retain(|_, f| now.duration_since(f.at) < FAILED_FETCH_TTL);
+            if self.entries.len() >= MAX_FAILED_FETCHES
+                && let Some(oldest) = self
+                    .entries
+                    .iter()
+                    .min_by_key(|(_, f)| f.at)
+                    .map(|(u, _)| u.clone())
+            {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.entries.insert(url.to_owned(), failure);
+    }
+}
+
 /// Fetches and caches SNS signing certificates, verifies messages with them, and
 /// confirms subscriptions. One per process, in `AppState`.
 pub struct Verifier {
     http: reqwest::Client,
     keys: RwLock<HashMap<String, Arc<SigningKey>>>,
+    failed: std::sync::Mutex<FailedFetches>,
+    fetches: Semaphore,
 }
 
 impl Default for Verifier {
@@ -320,6 +497,8 @@ impl Verifier {
         Self {
             http,
             keys: RwLock::new(HashMap::new()),
+            failed: std::sync::Mutex::new(FailedFetches::default()),
+            fetches: Semaphore::new(MAX_CONCURRENT_FETCHES),
         }
     }
 
@@ -342,11 +521,53 @@ impl Verifier {
             .map_err(|_| untrusted("The message signature does not verify."))
     }
 
-    async fn key(&self, url: &Url) -> Result<Arc<SigningKey>, Error> {
+    /// A key already fetched, or the failure of a recent attempt.
+    async fn known(&self, url: &Url) -> Option<Result<Arc<SigningKey>, Error>> {
         if let Some(key) = self.keys.read().await.get(url.as_str()) {
-            return Ok(key.clone());
+            return Some(Ok(key.clone()));
         }
-        let key = Arc::new(SigningKey::from_pem(&self.fetch_certificate(url).await?)?);
+        let failure = self
+            .failed
+            .lock()
+            .expect("no panic while holding the lock")
+            .get(url.as_str(), Instant::now())?;
+        tracing::debug!(%url, "the SNS signing certificate failed recently; not fetched again");
+        Some(Err(failure.to_error()))
+    }
+
+    async fn key(&self, url: &Url) -> Result<Arc<SigningKey>, Error> {
+        if let Some(known) = self.known(url).await {
+            return known;
+        }
+        let _permit = tokio::time::timeout(FETCH_TIMEOUT, self.fetches.acquire())
+            .await
+            .map_err(|_| {
+                tracing::warn!("too many SNS signing certificate fetches at once; refused one");
+                Error::Unavailable(
+                    "The signing certificate could not be fetched; try again later.".into(),
+                )
+            })?
+            .expect("the semaphore is never closed");
+        // While this request waited, another may have fetched the same URL, or failed.
+        if let Some(known) = self.known(url).await {
+            return known;
+        }
+        let fetched = match self.fetch_certificate(url).await {
+            Ok(pem) => SigningKey::from_pem(&pem),
+            Err(e) => Err(e),
+        };
+        let key = match fetched {
+            Ok(key) => Arc::new(key),
+            Err(e) => {
+                if let Some(failure) = Failure::of(&e, Instant::now()) {
+                    self.failed
+                        .lock()
+                        .expect("no panic while holding the lock")
+                        .insert(url.as_str(), failure);
+                }
+                return Err(e);
+            }
+        };
         let mut keys = self.keys.write().await;
         if keys.len() >= MAX_CACHED_CERTIFICATES {
             keys.clear();
@@ -424,20 +645,17 @@ pub async fn receive(state: &AppState, envelope: Envelope) -> Result<Outcome, Er
         .sns
         .verify(&envelope, &state.config, Utc::now())
         .await?;
-    if state.config.sns_topic_arns.is_empty() {
-        static WARN: Once = Once::new();
-        WARN.call_once(|| {
-            tracing::warn!(
-                "QUOTIDIAN_SNS_TOPIC_ARNS is not set: /webhooks/ses accepts correctly signed \
-                 messages from any SNS topic, including other AWS accounts' topics"
-            );
-        });
-    }
     match envelope.kind.as_str() {
         "SubscriptionConfirmation" => {
             let raw = envelope.subscribe_url.as_deref().unwrap_or_default();
-            let url = trusted_url(raw, &state.config.sns_cert_url_prefixes)
-                .ok_or_else(|| untrusted("The SubscribeURL is not an SNS URL."))?;
+            let url = trusted_subscribe_url(
+                raw,
+                &envelope.topic_arn,
+                &state.config.sns_cert_url_prefixes,
+            )
+            .ok_or_else(|| {
+                untrusted("The SubscribeURL is not an SNS URL confirming this topic.")
+            })?;
             state.sns.confirm_subscription(url).await?;
             tracing::info!(topic_arn = %envelope.topic_arn, "SNS subscription confirmed");
             Ok(Outcome::SubscriptionConfirmed)
@@ -463,6 +681,17 @@ struct SesEvent {
     event_type: Option<String>,
     bounce: Option<Bounce>,
     complaint: Option<Complaint>,
+    #[serde(default)]
+    mail: Option<Mail>,
+}
+
+/// The message the event is about.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Mail {
+    /// The id SES gave the message when it accepted it from us.
+    #[serde(default)]
+    message_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -504,6 +733,8 @@ async fn on_notification(state: &AppState, envelope: &Envelope) -> Result<Outcom
         .or(event.notification_type.as_deref())
         .unwrap_or_default();
     let message_id = Some(envelope.message_id.as_str());
+    let mail_id = event.mail.and_then(|m| m.message_id);
+    let mail_id = mail_id.as_deref();
     match kind {
         "Bounce" => {
             let bounce = event
@@ -529,7 +760,7 @@ async fn on_notification(state: &AppState, envelope: &Envelope) -> Result<Outcom
                 };
                 (r.email_address.as_str(), Some(detail))
             });
-            suppress_all(state, "bounce", entries, message_id).await
+            suppress_sent(state, "bounce", entries, mail_id, message_id).await
         }
         "Complaint" => {
             let complaint = event.complaint.ok_or_else(|| {
@@ -540,7 +771,7 @@ async fn on_notification(state: &AppState, envelope: &Envelope) -> Result<Outcom
                 .complained_recipients
                 .iter()
                 .map(|r| (r.email_address.as_str(), detail.clone()));
-            suppress_all(state, "complaint", entries, message_id).await
+            suppress_sent(state, "complaint", entries, mail_id, message_id).await
         }
         other => {
             tracing::debug!(kind = other, "SES event that suppresses nobody; ignored");
@@ -559,22 +790,51 @@ fn recipient_address(raw: &str) -> Option<EmailAddress> {
     })
 }
 
-/// Suppresses every address in one transaction, so a retried delivery finds all or
-/// none of them done.
-async fn suppress_all<'a>(
+/// Suppresses the reported addresses that we sent the message (`mail_id`, SES's id)
+/// to, in one transaction, so a retried delivery finds all or none of them done.
+///
+/// Only those: a signed event proves SNS delivered it, not that it is about our mail
+/// (an SES configuration set may be shared, a topic may be fed by other senders), and
+/// a bounce naming an address we never wrote to must not stop that person's digest.
+async fn suppress_sent<'a>(
     state: &AppState,
     reason: &str,
     entries: impl Iterator<Item = (&'a str, Option<String>)>,
+    mail_id: Option<&str>,
     sns_message_id: Option<&str>,
 ) -> Result<Outcome, Error> {
+    let Some(mail_id) = mail_id.filter(|id| !id.is_empty()) else {
+        tracing::warn!(
+            reason,
+            "SES event without mail.messageId; nobody suppressed"
+        );
+        return Ok(Outcome::Ignored);
+    };
+    let sent_to = sent_messages::recipients_of(&state.db, mail_id).await?;
+    if sent_to.is_empty() {
+        tracing::warn!(
+            reason,
+            ses_message_id = mail_id,
+            "SES event about a message we have no record of sending; nobody suppressed"
+        );
+        return Ok(Outcome::Ignored);
+    }
     let mut tx = state.db.begin().await.context("starting a transaction")?;
     let mut suppressed = 0;
     let mut unreadable = 0;
+    let mut strangers = 0;
     for (raw, detail) in entries {
         let Some(email) = recipient_address(raw) else {
             unreadable += 1;
             continue;
         };
+        if !sent_to
+            .iter()
+            .any(|to| to.trim().eq_ignore_ascii_case(email.as_ref()))
+        {
+            strangers += 1;
+            continue;
+        }
         let detail = detail.map(|d| d.chars().take(MAX_DETAIL_CHARS).collect::<String>());
         suppressions::suppress(
             &mut *tx,
@@ -587,11 +847,22 @@ async fn suppress_all<'a>(
         suppressed += 1;
     }
     tx.commit().await.context("committing suppressions")?;
+    if strangers > 0 {
+        tracing::warn!(
+            reason,
+            strangers,
+            ses_message_id = mail_id,
+            "SES reported recipients we did not send this message to; not suppressed"
+        );
+    }
     if unreadable > 0 {
         tracing::warn!(
             unreadable,
             "SES reported recipients that are not email addresses; skipped"
         );
+    }
+    if suppressed == 0 {
+        return Ok(Outcome::Ignored);
     }
     tracing::info!(reason, suppressed, "addresses suppressed");
     Ok(Outcome::Suppressed(suppressed))
@@ -613,8 +884,9 @@ mod tests {
             timestamp: "2026-11-21T12:00:00.000Z".into(),
             signature_version: "2".into(),
             signature: "c2ln".into(),
-            signing_cert_url: "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-x.pem"
-                .into(),
+            signing_cert_url:
+                "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123abcdef.pem"
+                    .into(),
             subscribe_url: None,
             token: None,
             unsubscribe_url: Some("https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe".into()),
@@ -677,12 +949,29 @@ mod tests {
     fn sns_hosts_are_sns_in_a_region_of_amazonaws() {
         for good in [
             "sns.us-east-1.amazonaws.com",
+            "sns.eu-west-2.amazonaws.com",
             "sns.eu-central-2.amazonaws.com",
+            "sns.ap-southeast-7.amazonaws.com",
+            "sns.us-gov-west-1.amazonaws.com",
             "sns.cn-north-1.amazonaws.com.cn",
+            "sns.cn-northwest-1.amazonaws.com.cn",
         ] {
             assert!(is_sns_host(good), "{good}");
         }
         for bad in [
+            // S3 bucket hosts: anyone can create a bucket named "sns".
+            "sns.s3.amazonaws.com",
+            "sns.s3-website.amazonaws.com",
+            "sns.s3.us-east-1.amazonaws.com",
+            "sns.s3-us-east-1.amazonaws.com",
+            "sns.evil.amazonaws.com",
+            "sns.a-b-1.amazonaws.com",
+            "sns.us-east-1a.amazonaws.com",
+            "sns.us-east-123.amazonaws.com",
+            "sns.us-east-.amazonaws.com",
+            "sns.us-xyz-east-1.amazonaws.com",
+            "sns.cn-north-1.amazonaws.com",
+            "sns.us-east-1.amazonaws.com.cn",
             "sns.amazonaws.com",
             "sns..amazonaws.com",
             "sqs.us-east-1.amazonaws.com",
@@ -697,32 +986,134 @@ mod tests {
         }
     }
 
+    const CERT: &str = "SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem";
+
     #[test]
-    fn only_https_sns_urls_or_configured_prefixes_are_trusted() {
+    fn certificate_urls_are_sns_certificate_files_on_sns_hosts_or_configured_prefixes() {
         let none: &[String] = &[];
-        assert!(trusted_url("https://sns.us-east-1.amazonaws.com/cert.pem", none).is_some());
+        let good = |url: &str| trusted_cert_url(url, none).is_some();
+        assert!(good(&format!("https://sns.us-east-1.amazonaws.com/{CERT}")));
+        assert!(good(&format!(
+            "https://sns.cn-north-1.amazonaws.com.cn/{CERT}"
+        )));
         // Url lower-cases the host before the rule sees it.
-        assert!(trusted_url("https://SNS.us-east-1.amazonaws.com/cert.pem", none).is_some());
+        assert!(good(&format!("https://SNS.us-east-1.amazonaws.com/{CERT}")));
         for bad in [
-            "http://sns.us-east-1.amazonaws.com/cert.pem",
-            "https://sns.us-east-1.amazonaws.com:8443/cert.pem",
-            "https://user@sns.us-east-1.amazonaws.com/cert.pem",
-            "https://sns.us-east-1.amazonaws.com.evil.com/cert.pem",
-            "https://evil.com/sns.us-east-1.amazonaws.com/cert.pem",
-            "not a url",
+            format!("http://sns.us-east-1.amazonaws.com/{CERT}"),
+            format!("https://sns.us-east-1.amazonaws.com:8443/{CERT}"),
+            format!("https://user@sns.us-east-1.amazonaws.com/{CERT}"),
+            format!("https://sns.us-east-1.amazonaws.com.evil.com/{CERT}"),
+            format!("https://evil.com/sns.us-east-1.amazonaws.com/{CERT}"),
+            format!("https://sns.s3.amazonaws.com/{CERT}"),
+            format!("https://sns.us-east-1.amazonaws.com/bucket/{CERT}"),
+            format!("https://sns.us-east-1.amazonaws.com/{CERT}?x=1"),
+            format!("https://sns.us-east-1.amazonaws.com/{CERT}#x"),
+            "https://sns.us-east-1.amazonaws.com/cert.pem".into(),
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.txt".into(),
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-.pem".into(),
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-xyz.pem".into(),
+            "https://sns.us-east-1.amazonaws.com/".into(),
+            "not a url".into(),
         ] {
-            assert!(trusted_url(bad, none).is_none(), "{bad}");
+            assert!(!good(&bad), "{bad}");
         }
         let prefixes = ["http://127.0.0.1:8000/".to_owned()];
-        assert!(trusted_url("http://127.0.0.1:8000/cert.pem", &prefixes).is_some());
-        assert!(trusted_url("http://127.0.0.1:80001/cert.pem", &prefixes).is_none());
-        assert!(trusted_url("http://127.0.0.1:8001/cert.pem", &prefixes).is_none());
+        let under = |url: &str| trusted_cert_url(url, &prefixes).is_some();
+        assert!(under(&format!("http://127.0.0.1:8000/{CERT}")));
+        assert!(!under("http://127.0.0.1:8000/cert.pem"));
+        assert!(!under(&format!("http://127.0.0.1:8000/x/{CERT}")));
+        assert!(!under(&format!("http://127.0.0.1:80001/{CERT}")));
+        assert!(!under(&format!("http://127.0.0.1:8001/{CERT}")));
+    }
+
+    #[test]
+    fn subscribe_urls_confirm_the_signed_topic_on_sns() {
+        let topic = "arn:aws:sns:us-east-1:123456789012:ses";
+        let none: &[String] = &[];
+        let good = |url: &str| trusted_subscribe_url(url, topic, none).is_some();
+        assert!(good(&format!(
+            "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn={topic}&Token=t"
+        )));
+        for bad in [
+            format!("https://sns.s3.amazonaws.com/?Action=ConfirmSubscription&TopicArn={topic}"),
+            format!(
+                "http://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn={topic}"
+            ),
+            format!(
+                "https://sns.us-east-1.amazonaws.com/x?Action=ConfirmSubscription&TopicArn={topic}"
+            ),
+            format!("https://sns.us-east-1.amazonaws.com/?Action=Subscribe&TopicArn={topic}"),
+            format!(
+                "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn={topic}-other"
+            ),
+            format!(
+                "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn={topic}&TopicArn=arn:aws:sns:us-east-1:1:x"
+            ),
+            "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription".into(),
+        ] {
+            assert!(!good(&bad), "{bad}");
+        }
+        let prefixes = ["http://127.0.0.1:8000/".to_owned()];
+        assert!(
+            trusted_subscribe_url(
+                &format!(
+                    "http://127.0.0.1:8000/confirm?Action=ConfirmSubscription&TopicArn={topic}"
+                ),
+                topic,
+                &prefixes
+            )
+            .is_some()
+        );
+    }
+
+    #[test]
+    fn failed_fetches_are_remembered_for_a_minute_and_bounded() {
+        let t0 = Instant::now();
+        let failure = |at| Failure {
+            at,
+            unavailable: true,
+            detail: "down".into(),
+        };
+        let mut failed = FailedFetches::default();
+        failed.insert("a", failure(t0));
+        assert!(failed.get("a", t0 + Duration::from_secs(59)).is_some());
+        assert!(
+            matches!(failed.get("a", t0 + Duration::from_secs(59)).unwrap().to_error(), Error::Unavailable(d) if d == "down")
+        );
+        assert!(failed.get("b", t0).is_none());
+        assert!(failed.get("a", t0 + FAILED_FETCH_TTL).is_none());
+        assert!(failed.entries.is_empty(), "an expired entry is dropped");
+
+        for i in 0..MAX_FAILED_FETCHES {
+            failed.insert(
+                &format!("u{i}"),
+                failure(t0 + Duration::from_millis(i as u64)),
+            );
+        }
+        let later = t0 + Duration::from_secs(1);
+        failed.insert("new", failure(later));
+        assert_eq!(failed.entries.len(), MAX_FAILED_FETCHES);
+        assert!(failed.get("new", later).is_some());
+        assert!(failed.get("u0", later).is_none(), "the oldest went");
+        assert!(failed.get("u1", later).is_some());
+        // Once they expire, they all make room.
+        let much_later = t0 + FAILED_FETCH_TTL + Duration::from_secs(5);
+        failed.insert("newest", failure(much_later));
+        assert_eq!(failed.entries.len(), 1);
     }
 
     #[test]
     fn checks_before_any_fetch() {
         let now = at("2026-11-21T12:30:00Z");
-        let open = config(&[]);
+        // Without a topic list nothing is accepted, however well signed.
+        assert!(matches!(
+            check(&notification(), &config(&[]), now),
+            Err(Error::Untrusted(d)) if d.contains("QUOTIDIAN_SNS_TOPIC_ARNS")
+        ));
+        let open = config(&[(
+            "QUOTIDIAN_SNS_TOPIC_ARNS",
+            "arn:aws:sns:us-east-1:123456789012:ses",
+        )]);
         assert!(check(&notification(), &open, now).is_ok());
 
         let mut n = notification();
@@ -759,6 +1150,11 @@ mod tests {
         c.token = Some("tok".into());
         c.subscribe_url = Some("https://evil.example.com/?Action=ConfirmSubscription".into());
         assert!(matches!(check(&c, &open, now), Err(Error::Untrusted(_))));
+        c.subscribe_url = Some(format!(
+            "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn={}",
+            c.topic_arn
+        ));
+        assert!(check(&c, &open, now).is_ok());
     }
 
     #[test]

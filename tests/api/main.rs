@@ -19,6 +19,7 @@ mod password_reset;
 mod preferences;
 mod ses_mailer;
 mod sns;
+mod suppressions;
 mod symbols;
 mod takeover;
 mod watchlist;

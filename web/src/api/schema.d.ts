@@ -352,6 +352,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/operator/suppressions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List suppressed addresses.
+         * @description Operators only. The addresses no email goes to (a permanent bounce, a complaint, or
+         *     by hand), newest first, with the reason and SES's detail.
+         */
+        get: operations["list_suppressions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operator/suppressions/{email}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Lift the suppression of an address.
+         * @description Operators only. Email goes to the address again (digests, if the person is still
+         *     subscribed). A later bounce or complaint suppresses it again.
+         */
+        delete: operations["lift_suppression"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/preferences": {
         parameters: {
             query?: never;
@@ -484,7 +526,8 @@ export interface paths {
         };
         /**
          * Prometheus metrics.
-         * @description Digest outcomes, SES send latency, Finnhub calls by endpoint and status, 429s, and
+         * @description On the public listener unless `QUOTIDIAN_METRICS_BIND` gives metrics one of their
+         *     own (then this path is a 404 here). Digest outcomes, SES send latency, Finnhub calls by endpoint and status, 429s, and
          *     the backlog of each outbox (counted at scrape time). The backlog keeps its last
          *     value when the database does not answer; the scrape itself never fails over it.
          */
@@ -557,12 +600,14 @@ export interface paths {
          * Receive an SES bounce or complaint notification from Amazon SNS.
          * @description For the SNS subscription of the topic SES publishes bounce and complaint events to.
          *     The body is the SNS message as SNS sends it (`Content-Type: text/plain`; JSON is
-         *     read whatever the content type). Nothing is believed until the SNS signature
-         *     (SignatureVersion 1 or 2) verifies against a certificate fetched from SNS, the
-         *     message is less than an hour old, and its topic is one of `QUOTIDIAN_SNS_TOPIC_ARNS`
-         *     (when set). A subscription confirmation is confirmed by visiting its SubscribeURL;
-         *     a permanent bounce or a complaint suppresses its recipients; anything else is
-         *     accepted and ignored.
+         *     read whatever the content type). Nothing is believed until its topic is one of
+         *     `QUOTIDIAN_SNS_TOPIC_ARNS` (unset, every message is refused), the message is less
+         *     than an hour old, and the SNS signature (SignatureVersion 1 or 2) verifies against
+         *     a certificate fetched from `https://sns.<region>.amazonaws.com/SimpleNotificationService-<hex>.pem`.
+         *     A subscription confirmation is confirmed by visiting its SubscribeURL (on SNS, for
+         *     the same topic). A permanent bounce or a complaint suppresses the recipients we sent
+         *     that message to (SES's `mail.messageId` matched against the emails and digests we
+         *     sent); anything else is accepted and ignored.
          */
         post: operations["ses_notification"];
         delete?: never;
@@ -1093,6 +1138,29 @@ export interface components {
         Status: {
             status: string;
         };
+        /**
+         * @example {
+         *       "detail": "Permanent/General: smtp; 550 5.1.1 user unknown",
+         *       "email": "ada@example.com",
+         *       "reason": "bounce",
+         *       "suppressed_at": "2026-11-21T12:00:00Z"
+         *     }
+         */
+        Suppression: {
+            /** @description The bounce type and diagnostic, or the complaint's feedback type, as SES gave it. */
+            detail?: string | null;
+            email: string;
+            /** @description `bounce` (a permanent bounce), `complaint` or `manual`. */
+            reason: string;
+            /** Format: date-time */
+            suppressed_at: string;
+        };
+        SuppressionList: {
+            /** @description Pass as `before` for the next page; null on the last page. */
+            next_before?: string | null;
+            /** @description Newest first. */
+            suppressions: components["schemas"]["Suppression"][];
+        };
         SymbolHit: {
             /** @description The company or instrument name. */
             description: string;
@@ -1159,7 +1227,8 @@ export interface components {
          */
         WebhookReceipt: {
             /**
-             * @description `suppressed`, `ignored` (a transient bounce, a delivery, an SES test message),
+             * @description `suppressed`, `ignored` (a transient bounce, a delivery, an SES test message, or
+             *     a bounce or complaint about mail we did not send to that address),
              *     `subscription_confirmed` or `unsubscribed`.
              */
             outcome: string;
@@ -1209,6 +1278,17 @@ export interface operations {
             /** @description Missing token */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client, or from everyone */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1339,6 +1419,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many requests from this client, or from everyone */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     reset_password: {
@@ -1433,6 +1524,17 @@ export interface operations {
             /** @description Invalid email, weak password or unknown time zone */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client, or from everyone */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1997,6 +2099,127 @@ export interface operations {
             };
         };
     };
+    list_suppressions: {
+        parameters: {
+            query?: {
+                /** @description The `next_before` of the previous page. */
+                before?: string;
+                /** @description Page size, 1 to 100 (default 20). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Suppressions, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuppressionList"];
+                };
+            };
+            /** @description Bad query parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an operator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description limit out of range, or before is not a cursor from this list */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    lift_suppression: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The suppressed address; case does not matter
+                 * @example ada@example.com
+                 */
+                email: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Lifted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an operator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The address is not suppressed */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an email address */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_preferences: {
         parameters: {
             query?: never;
@@ -2257,6 +2480,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A symbol not seen before needs a lookup, and the account's search budget is spent */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The market data provider could not be reached to check the symbol */
             503: {
                 headers: {
@@ -2355,6 +2589,15 @@ export interface operations {
                 };
                 content: {
                     "text/plain; version=0.0.4": string;
+                };
+            };
+            /** @description Metrics are served on their own listener (QUOTIDIAN_METRICS_BIND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2485,7 +2728,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not shown to come from SNS: bad signature, certificate URL off SNS, older than an hour, or a topic not accepted */
+            /** @description Not shown to come from SNS: no topic configured or a topic not accepted, older than an hour, certificate or subscribe URL not an SNS one, or a bad signature */
             403: {
                 headers: {
                     [name: string]: unknown;
