@@ -1206,6 +1206,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing token */
             422: {
                 headers: {
@@ -1233,7 +1242,7 @@ export interface operations {
             /** @description Logged in; the session cookie is set */
             200: {
                 headers: {
-                    /** @description quotidian_session=...; HttpOnly; SameSite=Lax; Path=/ */
+                    /** @description quotidian_session=...; HttpOnly; SameSite=Lax; Path=/ (over https: __Host-quotidian_session=...; HttpOnly; SameSite=Lax; Secure; Path=/) */
                     "set-cookie"?: string;
                     [name: string]: unknown;
                 };
@@ -1250,7 +1259,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Email address not confirmed yet */
+            /** @description Email address not confirmed yet; or sent from another site's page (`cross-site-request`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1306,6 +1315,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     request_password_reset: {
@@ -1328,6 +1346,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MessageResponse"];
+                };
+            };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Invalid email */
@@ -1370,6 +1397,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Weak password */
             422: {
                 headers: {
@@ -1405,6 +1441,15 @@ export interface operations {
             };
             /** @description Body is not JSON */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1549,6 +1594,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Today's digest already exists */
             409: {
                 headers: {
@@ -1677,6 +1731,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Wrong password */
             422: {
                 headers: {
@@ -1717,6 +1780,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Wrong current password or weak new one */
             422: {
                 headers: {
@@ -1748,6 +1820,15 @@ export interface operations {
             };
             /** @description No live session */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2057,6 +2138,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unknown time zone, impossible time, unknown days value or wrong type */
             422: {
                 headers: {
@@ -2168,6 +2258,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Malformed body */
             422: {
                 headers: {
@@ -2239,6 +2338,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Already on the list (`already-exists`) or the list is full (`limit-reached`) */
             409: {
                 headers: {
@@ -2292,6 +2400,15 @@ export interface operations {
             };
             /** @description No live session */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
