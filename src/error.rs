@@ -54,6 +54,7 @@ pub mod kinds {
     pub const EMAIL_NOT_CONFIRMED: &str = "email-not-confirmed";
     pub const INVALID_TOKEN: &str = "invalid-token";
     pub const FORBIDDEN: &str = "forbidden";
+    pub const CROSS_SITE_REQUEST: &str = "cross-site-request";
     pub const NOT_FOUND: &str = "not-found";
     pub const METHOD_NOT_ALLOWED: &str = "method-not-allowed";
     pub const ALREADY_EXISTS: &str = "already-exists";
@@ -170,6 +171,16 @@ impl ApiError {
             kinds::FORBIDDEN,
             "Not allowed",
             detail,
+        )
+    }
+
+    /// A state change another site's page made the browser send (ADR 0010).
+    pub fn cross_site_request() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            kinds::CROSS_SITE_REQUEST,
+            "Cross-site request refused",
+            "This change was sent from another site, so it was refused. Make it from Quotidian's own page.",
         )
     }
 

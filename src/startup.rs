@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::{Router, middleware};
 use secrecy::ExposeSecret as _;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -33,6 +33,8 @@ use crate::config::Config;
 use crate::domain::market::MarketSource;
 use crate::error::ApiError;
 use crate::routers;
+use crate::routers::cross_site::{self, OwnOrigin};
+use crate::routers::security_headers;
 use crate::services::links::LinkSigner;
 use crate::services::passwords::PasswordHasher;
 use crate::services::throttle::{AbuseLimits, LoginThrottle};
@@ -239,21 +241,39 @@ async fn panic_response() -> Response {
     ApiError::from(anyhow::anyhow!("handler panicked")).into_response()
 }
 
-pub fn router(state: AppState) -> Router {
-    let (api, openapi) = routers::api_router().split_for_parts();
+pub fn router(state: AppState) -> anyhow::Result<Router> {
+    let (api, mut openapi) = routers::api_router_and_document();
+    routers::name_session_cookie(&mut openapi, routers::session_cookie_name(&state.config));
     let timeout_layer =
         TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30));
+    let own_origin = OwnOrigin::from_config(&state.config)?;
+    let headers = security_headers::Settings {
+        hsts: state.config.cookies_secure(),
+    };
+    // The validator badge would send our document's URL to validator.swagger.io.
+    let docs = SwaggerUi::new("/docs")
+        .url("/openapi.json", openapi)
+        .config(utoipa_swagger_ui::Config::default().validator_url("none"));
     let api = api
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(docs)
         .fallback(routers::web::fallback)
         .method_not_allowed_fallback(routers::web::method_not_allowed)
         .with_state(state);
-    api.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    Ok(api
+        .layer(middleware::from_fn_with_state(
+            own_origin,
+            cross_site::refuse_cross_site,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
             futures_util::FutureExt::now_or_never(panic_response()).expect("ready future")
         }))
         .layer(timeout_layer)
+        .layer(middleware::from_fn_with_state(
+            headers,
+            security_headers::set_security_headers,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
@@ -261,7 +281,7 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid)))
 }
 
 pub struct Application {
@@ -348,6 +368,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let app = router(self.state.clone())?;
         let outbox = tokio::spawn(workers::email_outbox::run(self.state.clone()));
         let maintenance = tokio::spawn(workers::maintenance::run(self.state.clone()));
         let digests = self
@@ -364,7 +385,6 @@ impl Application {
                 std::future::pending(),
             ))
         });
-        let app = router(self.state);
         let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),

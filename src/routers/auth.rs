@@ -10,8 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::SESSION_COOKIE;
 use super::extract::{ApiJson, ClientIp, UserAgent};
+use super::session_cookie_name;
 use crate::config::Config;
 use crate::domain::{EmailAddress, Password, TimeZone};
 use crate::error::{ApiError, Problem};
@@ -86,7 +86,9 @@ pub struct PasswordResetConfirmRequest {
 }
 
 pub(super) fn session_cookie(config: &Config, token: String, max_age_secs: i64) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, token))
+    // Over https the name has the __Host- prefix, which needs Secure, Path=/ and no
+    // Domain: all three are set here.
+    Cookie::build((session_cookie_name(config), token))
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(config.cookies_secure())
@@ -190,7 +192,7 @@ pub async fn confirm(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in; the session cookie is set", body = SessionResponse,
-            headers(("set-cookie" = String, description = "quotidian_session=...; HttpOnly; SameSite=Lax; Path=/"))),
+            headers(("set-cookie" = String, description = "quotidian_session=...; HttpOnly; SameSite=Lax; Path=/ (over https: __Host-quotidian_session=...; HttpOnly; SameSite=Lax; Secure; Path=/)"))),
         (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Email address not confirmed yet", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid email", body = Problem, content_type = "application/problem+json"),

@@ -7,7 +7,7 @@ use axum::http::header::USER_AGENT;
 use axum::http::request::Parts;
 use axum_extra::extract::cookie::CookieJar;
 
-use super::SESSION_COOKIE;
+use super::session_cookie_name;
 use crate::error::ApiError;
 use crate::services::accounts::{self, CurrentUser};
 use crate::state::AppState;
@@ -154,7 +154,7 @@ impl FromRequestParts<AppState> for CurrentUser {
     ) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
         let token = jar
-            .get(SESSION_COOKIE)
+            .get(session_cookie_name(&state.config))
             .map(|c| c.value().to_owned())
             .ok_or_else(ApiError::unauthenticated)?;
         accounts::authenticate(state, &token)

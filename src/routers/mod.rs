@@ -3,6 +3,7 @@
 //! document is built from the same declarations that route requests.
 
 pub mod auth;
+pub mod cross_site;
 pub mod digests;
 pub mod extract;
 pub mod health;
@@ -10,6 +11,7 @@ pub mod me;
 pub mod metrics;
 pub mod operator;
 pub mod preferences;
+pub mod security_headers;
 pub mod symbols;
 pub mod unsubscribe;
 pub mod watchlist;
@@ -17,13 +19,32 @@ pub mod web;
 pub mod webhooks;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::config::Config;
 use crate::error::{FieldError, Problem};
 use crate::state::AppState;
 
+/// The session cookie over plain http (local use).
 pub const SESSION_COOKIE: &str = "quotidian_session";
+/// The session cookie over https: the `__Host-` prefix makes browsers refuse it unless
+/// it is Secure, has Path=/ and no Domain, so no sibling subdomain or plain-http page
+/// can plant or overwrite it.
+pub const HOST_SESSION_COOKIE: &str = "__Host-quotidian_session";
+
+/// The name of the session cookie for how people reach this service.
+pub fn session_cookie_name(config: &Config) -> &'static str {
+    if config.cookies_secure() {
+        HOST_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+const SESSION_DESCRIPTION: &str = "Server-side session, set by POST /api/v1/auth/login (HttpOnly, SameSite=Lax). \
+Named `quotidian_session` over plain http and `__Host-quotidian_session` (Secure) when the service is reached over https.";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,10 +53,14 @@ pub const SESSION_COOKIE: &str = "quotidian_session";
         description = "A personalized daily market digest. Every action of the web page is available here.\n\n\
 Errors are RFC 9457 `application/problem+json` documents whose `type` is a stable URN \
 (`urn:quotidian:problem:<slug>`): `malformed-request` (400), `invalid-token` (400), `unauthenticated` (401), \
-`invalid-credentials` (401), `email-not-confirmed` (403), `forbidden` (403), `not-found` (404), `method-not-allowed` (405), \
-`already-exists` (409), `limit-reached` (409), `payload-too-large` (413), `unsupported-media-type` (415), \
-`validation` (422, with per-field `errors`), `too-many-requests` (429, with `Retry-After`), `internal` (500), \
-`unavailable` (503).\n\nAuthentication is a session cookie set by `POST /api/v1/auth/login`.",
+`invalid-credentials` (401), `email-not-confirmed` (403), `forbidden` (403), `cross-site-request` (403), \
+`not-found` (404), `method-not-allowed` (405), `already-exists` (409), `limit-reached` (409), \
+`payload-too-large` (413), `unsupported-media-type` (415), `validation` (422, with per-field `errors`), `too-many-requests` (429, with `Retry-After`), \
+`internal` (500), `unavailable` (503).\n\nAuthentication is a session cookie set by `POST /api/v1/auth/login`.\n\n\
+A state-changing request (POST, PUT, PATCH, DELETE) that a browser sends for another site's page is refused with \
+403 `cross-site-request`: a browser's `Sec-Fetch-Site` must be `same-origin` or `none`, or, without it, `Origin` must \
+be this service's public URL. Clients that send neither header (curl, servers) are not affected. The one-click \
+`POST /unsubscribe` and `POST /webhooks/ses` accept requests from anywhere.",
         license(name = "MIT")
     ),
     modifiers(&SessionCookie),
@@ -56,14 +81,61 @@ struct SessionCookie;
 
 impl Modify for SessionCookie {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                SESSION_COOKIE,
-                "Server-side session, set by POST /api/v1/auth/login (HttpOnly, SameSite=Lax).",
-            ))),
-        );
+        name_session_cookie(openapi, SESSION_COOKIE);
+    }
+}
+
+/// Documents the session cookie under `name`: the served document names the cookie of
+/// the running service; `quotidian openapi` and the snapshot the plain-http one.
+pub fn name_session_cookie(openapi: &mut utoipa::openapi::OpenApi, name: &str) {
+    let components = openapi.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "session",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            name,
+            SESSION_DESCRIPTION,
+        ))),
+    );
+}
+
+/// Adds the 403 `cross-site-request` answer to every state-changing operation the
+/// cross-site check covers (an existing 403 keeps its content and says both).
+fn document_cross_site_refusal(openapi: &mut utoipa::openapi::OpenApi) {
+    const DESCRIPTION: &str = "Sent from another site's page (`cross-site-request`)";
+    for (path, item) in &mut openapi.paths.paths {
+        if cross_site::EXEMPT_PATHS.contains(&path.as_str()) {
+            continue;
+        }
+        let operations = [
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            match responses.get_mut("403") {
+                Some(RefOr::T(existing)) => {
+                    existing.description = format!(
+                        "{}; or sent from another site's page (`cross-site-request`)",
+                        existing.description
+                    );
+                }
+                Some(RefOr::Ref(_)) => {}
+                None => {
+                    let response = ResponseBuilder::new()
+                        .description(DESCRIPTION)
+                        .content(
+                            "application/problem+json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
+                        )
+                        .build();
+                    responses.insert("403".to_owned(), RefOr::T(response));
+                }
+            }
+        }
     }
 }
 
@@ -83,7 +155,14 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(webhooks::router())
 }
 
-/// The OpenAPI document, as served at `/openapi.json`.
+/// The routes and the OpenAPI document that describes them.
+pub fn api_router_and_document() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut openapi) = api_router().split_for_parts();
+    document_cross_site_refusal(&mut openapi);
+    (router, openapi)
+}
+
+/// The OpenAPI document, as served at `/openapi.json` over plain http.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    api_router_and_document().1
 }

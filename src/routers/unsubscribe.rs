@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiQuery};
+use super::security_headers::Kind;
 use crate::error::{ApiError, Problem};
 use crate::services::Error;
 use crate::services::digest::history;
@@ -24,6 +25,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unsubscribe_api))
 }
 
+/// The page's source, for the hash of its inline style in its CSP.
+pub(super) const TEMPLATE: &str = include_str!("../../templates/unsubscribe.html");
+
 #[derive(Template)]
 #[template(path = "unsubscribe.html")]
 struct Page<'a> {
@@ -34,7 +38,7 @@ struct Page<'a> {
 
 fn render(status: StatusCode, page: Page<'_>) -> Response {
     match page.render() {
-        Ok(html) => (status, Html(html)).into_response(),
+        Ok(html) => (status, axum::Extension(Kind::Unsubscribe), Html(html)).into_response(),
         Err(error) => ApiError::from(anyhow::Error::new(error)).into_response(),
     }
 }

@@ -9,10 +9,11 @@ use axum::response::{Html, IntoResponse, Response};
 use tower::ServiceExt as _;
 use tower_http::services::{ServeDir, ServeFile};
 
+use super::security_headers::Kind;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-const PLACEHOLDER: &str = include_str!("../../web/placeholder/index.html");
+pub(super) const PLACEHOLDER: &str = include_str!("../../web/placeholder/index.html");
 
 /// Anything no route matched.
 pub async fn fallback(State(state): State<AppState>, request: Request) -> Response {
@@ -44,9 +45,17 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
                 .headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
         }
+        // Every answer from the page's files, a 304 included: a browser revalidating
+        // index.html takes the 304's headers for the cached page.
+        response.extensions_mut().insert(Kind::WebApp);
         return response;
     }
-    ([(header::CACHE_CONTROL, "no-store")], Html(PLACEHOLDER)).into_response()
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Extension(Kind::Placeholder),
+        Html(PLACEHOLDER),
+    )
+        .into_response()
 }
 
 pub async fn method_not_allowed() -> ApiError {

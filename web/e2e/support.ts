@@ -36,7 +36,8 @@ export type Session = { context: BrowserContext; page: Page; errors: string[] };
 
 /**
  * A new browser context (own cookies) at desktop size, in `timeZone`. Uncaught errors
- * in the page are collected in `errors`; tests assert there are none.
+ * in the page and Content-Security-Policy violations (in the page and in its frames,
+ * such as the digest preview) are collected in `errors`; tests assert there are none.
  */
 export async function newPage(browser: Browser, timeZone = "America/New_York"): Promise<Session> {
   const context = await browser.newContext({ baseURL: BASE_URL, viewport: DESKTOP, timezoneId: timeZone, locale: "en-US" });
@@ -45,7 +46,25 @@ export async function newPage(browser: Browser, timeZone = "America/New_York"): 
   page.setDefaultTimeout(15_000);
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
+  await watchCsp(page, errors);
   return { context, page, errors };
+}
+
+/**
+ * Collects every CSP violation on `page` into `into`: the `securitypolicyviolation`
+ * events of documents that may run scripts, and Chromium's console reports, which
+ * also cover the sandboxed digest frame (no script runs there to listen).
+ */
+export async function watchCsp(page: Page, into: string[]): Promise<void> {
+  page.on("console", (message) => {
+    const text = message.text();
+    if (/Content Security Policy|CSP violation/i.test(text)) into.push(`${page.url()}: ${text}`);
+  });
+  await page.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => {
+      console.error(`CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`);
+    });
+  });
 }
 
 /** A fresh address per test, so tests never see each other's mail. */

@@ -1275,6 +1275,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing token */
             422: {
                 headers: {
@@ -1313,7 +1322,7 @@ export interface operations {
             /** @description Logged in; the session cookie is set */
             200: {
                 headers: {
-                    /** @description quotidian_session=...; HttpOnly; SameSite=Lax; Path=/ */
+                    /** @description quotidian_session=...; HttpOnly; SameSite=Lax; Path=/ (over https: __Host-quotidian_session=...; HttpOnly; SameSite=Lax; Secure; Path=/) */
                     "set-cookie"?: string;
                     [name: string]: unknown;
                 };
@@ -1330,7 +1339,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Email address not confirmed yet */
+            /** @description Email address not confirmed yet; or sent from another site's page (`cross-site-request`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1386,6 +1395,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     request_password_reset: {
@@ -1408,6 +1426,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MessageResponse"];
+                };
+            };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Invalid email */
@@ -1461,6 +1488,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Weak password */
             422: {
                 headers: {
@@ -1496,6 +1532,15 @@ export interface operations {
             };
             /** @description Body is not JSON */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1651,6 +1696,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Today's digest already exists */
             409: {
                 headers: {
@@ -1779,6 +1833,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Wrong password */
             422: {
                 headers: {
@@ -1819,6 +1882,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Wrong current password or weak new one */
             422: {
                 headers: {
@@ -1850,6 +1922,15 @@ export interface operations {
             };
             /** @description No live session */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2191,7 +2272,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not an operator */
+            /** @description Not an operator; or sent from another site's page (`cross-site-request`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2273,6 +2354,15 @@ export interface operations {
             };
             /** @description No live session */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2391,6 +2481,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Malformed body */
             422: {
                 headers: {
@@ -2462,6 +2561,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Already on the list (`already-exists`) or the list is full (`limit-reached`) */
             409: {
                 headers: {
@@ -2526,6 +2634,15 @@ export interface operations {
             };
             /** @description No live session */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Sent from another site's page (`cross-site-request`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
