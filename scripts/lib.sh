@@ -728,6 +728,8 @@ browser_tests() {
         QUOTIDIAN_SECRET_KEY="$(head -c 48 /dev/urandom | base64 | tr -d '\n')"
         QUOTIDIAN_DIGEST_POLL_MS=200 QUOTIDIAN_OUTBOX_POLL_MS=200 QUOTIDIAN_SCHEDULER_TICK_MS=1000
         QUOTIDIAN_LOG_FORMAT=json
+        # Every browser test signs up from 127.0.0.1; the limit itself has API tests.
+        QUOTIDIAN_SIGNUPS_PER_CLIENT_PER_HOUR=100
     )
     env "${svc_env[@]}" "$ROOT/target/debug/quotidian" setup-audit >"$log" 2>&1 || {
         log_tail "$log"
