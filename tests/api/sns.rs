@@ -160,7 +160,7 @@ impl Sns {
         let id = ses_message_id();
         sqlx::query(
             "insert into email_outbox (kind, recipient, subject, status, ses_message_id, sent_at)
-             values ('notice', $1, 'A notice', 'sent', $2, now())",
+             values ('account_exists', $1, 'A notice', 'sent', $2, now())",
         )
         .bind(to.to_lowercase())
         .bind(&id)
