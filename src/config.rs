@@ -73,6 +73,9 @@ pub struct Config {
     pub unconfirmed_account_days: u32,
     /// Serve `/metrics` on this address instead of the public listener.
     pub metrics_bind: Option<SocketAddr>,
+    /// How long a stopping process lets its work in flight finish; shorter than the
+    /// digest lease, so a stopped worker's sends are never taken for dead ones.
+    pub shutdown_grace_secs: u64,
 }
 
 /// Per-client (per hour) and overall (per minute) limits on the unauthenticated flows
@@ -162,6 +165,7 @@ impl std::fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("unconfirmed_account_days", &self.unconfirmed_account_days)
             .field("metrics_bind", &self.metrics_bind)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .finish()
     }
 }
@@ -453,6 +457,21 @@ impl Config {
             v.parse::<SocketAddr>()
                 .map_err(|_| "must be an address and port such as 127.0.0.1:9090".into())
         });
+        let lease_for_grace = lease_secs.unwrap_or(150);
+        let default_grace = (lease_for_grace / 2).clamp(1, 30);
+        let shutdown_grace_secs = r.optional(
+            "QUOTIDIAN_SHUTDOWN_GRACE_SECS",
+            &default_grace.to_string(),
+            |v| {
+                let n = u64::from(positive_u32(v)?.get());
+                if n >= lease_for_grace {
+                    return Err(format!(
+                        "must be shorter than QUOTIDIAN_DIGEST_LEASE_SECS ({lease_for_grace})"
+                    ));
+                }
+                Ok(n)
+            },
+        );
         if let Some(endpoint) = vars.get("AWS_ENDPOINT_URL").filter(|v| !v.is_empty())
             && Url::parse(endpoint).is_err()
         {
@@ -517,7 +536,13 @@ impl Config {
             trusted_proxies: trusted_proxies.expect("checked above"),
             unconfirmed_account_days: unconfirmed_account_days.expect("checked above"),
             metrics_bind: metrics_bind.flatten(),
+            shutdown_grace_secs: shutdown_grace_secs.expect("checked above"),
         })
+    }
+
+    /// How long a stopping process waits for its work in flight.
+    pub fn shutdown_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.shutdown_grace_secs)
     }
 
     /// The URL links in emails start with, without a trailing slash.

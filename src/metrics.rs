@@ -20,6 +20,7 @@ const SES_SEND: &str = "quotidian_ses_send_seconds";
 const FINNHUB_CALLS: &str = "quotidian_finnhub_calls_total";
 const FINNHUB_RATE_LIMITED: &str = "quotidian_finnhub_rate_limited_total";
 const OUTBOX_BACKLOG: &str = "quotidian_outbox_backlog";
+const WORKER_RESTARTS: &str = "quotidian_worker_restarts_total";
 
 /// 1 ms to 10 s: SES answers in tens of milliseconds, and 10 s is the SDK's timeout
 /// for one attempt.
@@ -81,11 +82,22 @@ fn describe() {
         Unit::Count,
         "Finnhub requests answered with 429."
     );
+    describe_counter!(
+        WORKER_RESTARTS,
+        Unit::Count,
+        "Background loops started again after they panicked or returned, by loop."
+    );
     describe_gauge!(
         OUTBOX_BACKLOG,
         Unit::Count,
         "Rows waiting in an outbox (email, audit, digest_jobs), as of the last scrape."
     );
+}
+
+/// A supervised background loop was started again.
+pub fn worker_restarted(name: &'static str) {
+    handle();
+    counter!(WORKER_RESTARTS, "worker" => name).increment(1);
 }
 
 /// One digest reached a final state. `outcome` is one of "sent", "failed", "skipped", "missed".

@@ -219,6 +219,8 @@ pub async fn build_state(config: Config, db: PgPool, clients: Clients) -> anyhow
         mailer,
         outbox_wakeup: Arc::new(Notify::new()),
         sns: Arc::new(crate::services::sns::Verifier::new()),
+        shutdown: tokio_util::sync::CancellationToken::new(),
+        loops: Arc::new(workers::LoopHealth::default()),
     })
 }
 
@@ -369,35 +371,32 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let app = router(self.state.clone())?;
-        let outbox = tokio::spawn(workers::email_outbox::run(self.state.clone()));
-        let maintenance = tokio::spawn(workers::maintenance::run(self.state.clone()));
-        let digests = self
-            .state
-            .config
-            .digest
-            .workers
-            .then(|| workers::digests::spawn(&self.state));
-        let metrics_upkeep = tokio::spawn(crate::metrics::run_upkeep());
+        let state = self.state;
+        let workers = workers::spawn_all(&state, state.config.digest.workers);
+        // The signal cancels the process's token: HTTP stops accepting and drains, the
+        // loops stop taking work and finish what is in flight.
+        let token = state.shutdown.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("stopping: no new work is taken; finishing what is in flight");
+            token.cancel();
+        });
         let metrics_listener = self.metrics_listener.map(|listener| {
             tokio::spawn(routers::metrics::serve_own_listener(
                 listener,
-                self.state.clone(),
-                std::future::pending(),
+                state.clone(),
+                state.shutdown.clone().cancelled_owned(),
             ))
         });
         let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(state.shutdown.clone().cancelled_owned())
         .await;
-        // Claimed emails whose send was cut off are retried when their lease expires.
-        outbox.abort();
-        maintenance.abort();
-        if let Some(digests) = digests {
-            digests.abort();
-        }
-        metrics_upkeep.abort();
+        workers
+            .shutdown(&state, state.config.shutdown_grace())
+            .await;
         if let Some(metrics_listener) = metrics_listener {
             metrics_listener.abort();
         }

@@ -43,6 +43,11 @@ pub struct AppState {
     /// records were.
     pub digest_wakeup: Arc<Notify>,
     pub audit_wakeup: Arc<Notify>,
+    /// Cancelled when the process is asked to stop: loops stop taking work, and what is
+    /// in flight finishes (`workers::Workers::shutdown`).
+    pub shutdown: tokio_util::sync::CancellationToken,
+    /// The background loops' health, for `/readyz`.
+    pub loops: Arc<crate::workers::LoopHealth>,
     /// SNS signing certificates fetched so far, for `/webhooks/ses`.
     pub sns: Arc<crate::services::sns::Verifier>,
 }

@@ -321,3 +321,127 @@ async fn three_workers_one_killed_nobody_gets_two_and_everything_is_audited() {
     );
     assert!(sent >= PEOPLE - 100, "only {sent} sent");
 }
+
+/// Asks a worker to stop as a deploy does (SIGTERM) and waits for it to exit; returns
+/// how long that took. A worker must exit 0 after finishing what it had in flight.
+fn terminate(worker: &mut Child) -> Duration {
+    let started = Instant::now();
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(worker.id().to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(exit) = worker.try_wait().unwrap() {
+            assert!(exit.success(), "a SIGTERMed worker exited with {exit}");
+            return started.elapsed();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a SIGTERMed worker did not exit within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A rolling deploy: each of three workers is SIGTERMed and started again in turn while
+/// 2,000 digests go out. Nobody gets two, nobody gets none, and no digest ends as
+/// "outcome unknown": a stopping worker finishes its sends in flight and gives back
+/// the digests it had claimed but not started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_with_sigterm_loses_no_digest() {
+    let database_url = fresh_database().await;
+    let db = PgPool::connect(&database_url).await.unwrap();
+    quotidian::startup::migrate(&db).await.unwrap();
+    let store = S3AuditStore::from_env(BUCKET).await;
+    store.ensure_bucket(None, None).await.unwrap();
+    let domain = format!("mp-{}.example.com", uuid::Uuid::new_v4().simple());
+    seed(&db, &domain).await;
+    let (ses, proxy) = start_proxy().await;
+
+    let started = Instant::now();
+    let mut workers: Vec<Child> = (0..WORKERS)
+        .map(|n| start_worker(&database_url, &ses, 10 + n))
+        .collect();
+    let mut stops = Vec::new();
+    // Restart each worker in turn once a fifth, a half and four fifths went out.
+    let people = PEOPLE as usize;
+    for (i, target) in [(0, people / 5), (1, people / 2), (2, people * 4 / 5)] {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while proxy.forwarded.load(Ordering::SeqCst) < target {
+            assert!(Instant::now() < deadline, "digests are not going out");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stops.push(terminate(&mut workers[i]));
+        workers[i] = start_worker(&database_url, &ses, 20 + i);
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let open = count(
+            &db,
+            "select count(*) from digest_jobs where status in ('pending', 'claimed', 'sending')",
+        )
+        .await;
+        let jobs = count(&db, "select count(*) from digest_jobs").await;
+        if jobs == PEOPLE && open == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not finished: {jobs} jobs, {open} open"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let finished = started.elapsed();
+    for mut w in workers {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+
+    let store_json: Value = reqwest::get(format!("{}/store", env("AWS_ENDPOINT_URL_SESV2")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut received: HashMap<String, usize> = HashMap::new();
+    for mail in store_json["emails"].as_array().unwrap() {
+        for to in mail["destination"]["to"].as_array().into_iter().flatten() {
+            let to = to.as_str().unwrap();
+            if to.ends_with(&domain) {
+                *received.entry(to.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    let twice = received.values().filter(|n| **n > 1).count();
+    let failed: Vec<(String, Option<String>)> = sqlx::query_as(
+        "select u.email, j.last_error from digest_jobs j join users u on u.id = j.user_id
+         where j.status <> 'sent'",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    let unknown = failed
+        .iter()
+        .filter(|(_, e)| e.as_deref().is_some_and(|e| e.contains("outcome unknown")))
+        .count();
+    println!(
+        "rolling restart: {} people, {} got one digest, {twice} got two, {} not sent ({unknown} outcome unknown); \
+         workers took {:?} to stop; all final after {:.1} s",
+        PEOPLE,
+        received.values().filter(|n| **n == 1).count(),
+        failed.len(),
+        stops,
+        finished.as_secs_f64()
+    );
+    assert_eq!(twice, 0, "people with two digests");
+    assert_eq!(
+        unknown, 0,
+        "digests lost to the restarts as 'outcome unknown'"
+    );
+    assert!(failed.is_empty(), "digests not sent: {failed:?}");
+    assert_eq!(received.len() as i64, PEOPLE, "everyone gets their digest");
+}

@@ -19,7 +19,10 @@ struct Bar(ProgressBar);
 
 impl DeliveryProgress for Bar {
     fn finished(&self, outcome: Outcome) {
-        if !matches!(outcome, Outcome::Retrying | Outcome::Lost) {
+        if !matches!(
+            outcome,
+            Outcome::Retrying | Outcome::Lost | Outcome::Released
+        ) {
             self.0.inc(1);
         }
     }
@@ -114,7 +117,9 @@ pub async fn run(config: Config) -> anyhow::Result<bool> {
     Ok(total.failed == 0 && left == 0)
 }
 
-/// The scheduler, delivery, audit and email workers, without the HTTP API.
+/// The scheduler, delivery, audit and email workers, without the HTTP API. On
+/// SIGTERM/SIGINT it stops taking work, finishes what is in flight within
+/// `QUOTIDIAN_SHUTDOWN_GRACE_SECS`, and exits 0.
 pub async fn worker(
     config: Config,
     shutdown: impl std::future::Future<Output = ()>,
@@ -122,26 +127,30 @@ pub async fn worker(
     let metrics_listener = startup::bind_metrics(&config).await?;
     let state = startup::headless_state(config).await?;
     tracing::info!("quotidian worker started");
-    let outbox = tokio::spawn(workers::email_outbox::run(state.clone()));
-    let maintenance = tokio::spawn(workers::maintenance::run(state.clone()));
-    let digests = workers::digests::spawn(&state);
-    // Keeps histograms bounded. A worker serves /metrics only on QUOTIDIAN_METRICS_BIND.
-    let metrics_upkeep = tokio::spawn(crate::metrics::run_upkeep());
+    let workers = workers::spawn_all(&state, true);
     let metrics = metrics_listener.map(|listener| {
         tokio::spawn(crate::routers::metrics::serve_own_listener(
             listener,
             state.clone(),
-            std::future::pending(),
+            state.shutdown.clone().cancelled_owned(),
         ))
     });
-    shutdown.await;
-    metrics_upkeep.abort();
+    // A loop that keeps failing ends the process with an error, so the supervisor
+    // (systemd, Kubernetes) restarts it and an operator sees it.
+    let dead = tokio::select! {
+        () = shutdown => None,
+        () = state.loops.any_dead() => Some(state.loops.dead()),
+    };
+    tracing::info!("stopping: no new work is taken; finishing what is in flight");
+    workers
+        .shutdown(&state, state.config.shutdown_grace())
+        .await;
     if let Some(metrics) = metrics {
-        metrics.abort();
+        let _ = metrics.await;
     }
-    outbox.abort();
-    maintenance.abort();
-    digests.abort();
+    if let Some(dead) = dead {
+        anyhow::bail!("background loops stopped for good: {}", dead.join(", "));
+    }
     Ok(())
 }
 

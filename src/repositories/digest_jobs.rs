@@ -396,6 +396,23 @@ pub async fn retry_later(
 }
 
 /// Claims whose lease ran out (the worker stopped before sending): back to `pending`.
+/// Gives back a job this worker claimed but will not send (it is shutting down):
+/// pending again at once, and the claim's attempt does not count. False when the
+/// claim is no longer this worker's.
+pub async fn release_claim(db: impl PgExecutor<'_>, id: i64, attempts: i32) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "update digest_jobs
+         set status = 'pending', lease_until = null, attempts = attempts - 1,
+             next_attempt_at = now()
+         where id = $1 and attempts = $2 and status = 'claimed'",
+    )
+    .bind(id)
+    .bind(attempts)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn release_expired_claims(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
     let done = sqlx::query(
         "update digest_jobs set status = 'pending', lease_until = null

@@ -34,15 +34,24 @@ pub async fn healthz() -> Json<Status> {
 
 /// Readiness.
 ///
-/// Ready when the database answers within two seconds.
+/// Ready when the database answers within two seconds and no background loop (email
+/// outbox, scheduler, delivery, audit, maintenance) has stopped for good.
 #[utoipa::path(
     get, path = "/readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready", body = Status),
-        (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unreachable, or a background loop died", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
+    let dead = state.loops.dead();
+    if !dead.is_empty() {
+        tracing::warn!(?dead, "readiness: background loops died");
+        return Err(ApiError::unavailable(format!(
+            "Background work has stopped in this process: {}.",
+            dead.join(", ")
+        )));
+    }
     let ping = sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.db);
     match tokio::time::timeout(Duration::from_secs(2), ping).await {
         Ok(Ok(_)) => Ok(Json(Status {

@@ -29,20 +29,22 @@ pub fn retry_delay_secs(attempts: i32) -> i64 {
     delay.as_secs() as i64
 }
 
+/// Drains the outbox until the process stops; a batch in progress finishes first.
 pub async fn run(state: AppState) {
     let idle = Duration::from_millis(state.config.outbox_poll_ms);
-    loop {
+    while !state.shutdown.is_cancelled() {
         match drain_once(&state).await {
             Ok(0) => {
                 tokio::select! {
                     _ = state.outbox_wakeup.notified() => {}
                     _ = tokio::time::sleep(idle) => {}
+                    _ = state.shutdown.cancelled() => {}
                 }
             }
             Ok(_) => {}
             Err(error) => {
                 tracing::error!(error = ?error, "email outbox: claiming failed; retrying shortly");
-                tokio::time::sleep(idle.max(Duration::from_secs(1))).await;
+                super::digests::pause(&state, idle.max(Duration::from_secs(1))).await;
             }
         }
     }

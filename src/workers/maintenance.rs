@@ -9,7 +9,10 @@ use crate::state::AppState;
 pub async fn run(state: AppState) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
-        every.tick().await;
+        tokio::select! {
+            _ = every.tick() => {}
+            () = state.shutdown.cancelled() => return,
+        }
         state.login_throttle.forget_idle();
         state.abuse.forget_idle();
         purge_unconfirmed(&state).await;

@@ -63,3 +63,37 @@ async fn a_database_outage_is_a_500_problem_not_a_crash() {
         StatusCode::OK
     );
 }
+
+/// A background loop that keeps failing is restarted, then declared dead, and the
+/// process stops saying it is ready.
+#[tokio::test]
+async fn a_background_loop_that_keeps_dying_makes_readyz_fail() {
+    let app = spawn_app().await;
+    let starts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = starts.clone();
+    quotidian::workers::supervise(&app.state, "doomed", move |_| {
+        let counted = counted.clone();
+        async move {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            panic!("this loop always fails");
+        }
+    });
+    let ready = reqwest::get(app.url("/readyz")).await.unwrap();
+    assert_eq!(ready.status(), reqwest::StatusCode::OK);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = reqwest::get(app.url("/readyz")).await.unwrap();
+        if r.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert!(
+                body["detail"].as_str().unwrap().contains("doomed"),
+                "{body}"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "readyz still 200");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // It was started again after each panic before being given up on.
+    assert_eq!(starts.load(std::sync::atomic::Ordering::SeqCst), 6);
+}

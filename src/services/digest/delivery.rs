@@ -60,6 +60,8 @@ pub enum Outcome {
     Retrying,
     /// This worker lost its claim; someone else has the job.
     Lost,
+    /// Given back unsent: this process is shutting down.
+    Released,
 }
 
 pub trait DeliveryProgress: Send + Sync {
@@ -77,6 +79,8 @@ pub struct BatchReport {
     pub skipped: usize,
     pub retrying: usize,
     pub lost: usize,
+    /// Claimed, then given back unsent because the process is stopping.
+    pub released: usize,
     /// Jobs re-queued or failed by lease recovery before the batch.
     pub recovered: usize,
 }
@@ -89,6 +93,7 @@ impl BatchReport {
             Outcome::Skipped => self.skipped += 1,
             Outcome::Retrying => self.retrying += 1,
             Outcome::Lost => self.lost += 1,
+            Outcome::Released => self.released += 1,
         }
     }
 }
@@ -148,7 +153,9 @@ async fn refresh(state: &AppState, symbols: &[String]) {
     }
 }
 
-/// Claims up to `limit` ready digests and delivers them.
+/// Claims up to `limit` ready digests and delivers them. Once the process is stopping
+/// (`state.shutdown`), digests not yet being sent are given back to the queue at once;
+/// the ones already in the SES call finish and are recorded.
 pub async fn deliver_batch(
     state: &AppState,
     limit: i64,
@@ -174,7 +181,11 @@ pub async fn deliver_batch(
         lists.entry(user_id).or_default().push(symbol);
     }
     let symbols = distinct_symbols(lists.values());
-    refresh(state, &symbols).await;
+    // A shutdown does not wait for the market-data refresh: the jobs are given back.
+    tokio::select! {
+        () = refresh(state, &symbols) => {}
+        () = state.shutdown.cancelled() => {}
+    }
     let first = jobs.iter().map(|j| j.local_date).min().expect("not empty");
     let last = jobs.iter().map(|j| j.local_date).max().expect("not empty");
     let snapshot = Arc::new(
@@ -242,6 +253,9 @@ async fn deliver_one(
         // The account was deleted after the job was claimed; its job row went with it.
         return Outcome::Lost;
     };
+    if state.shutdown.is_cancelled() {
+        return release(state, job).await;
+    }
     if let Some(reason) = skip_reason(job, recipient) {
         return finish(state, job, "skipped", Some(&reason), None).await;
     }
@@ -266,7 +280,11 @@ async fn deliver_one(
     };
     let hash = audit::content_hash(&composed.subject, &composed.html, &composed.text);
     let unsubscribe = input.unsubscribe_url.clone().unwrap_or_default();
-    state.ses_pacer.until_ready().await;
+    // Waiting for the pacer is the last moment to give the job back on a shutdown.
+    tokio::select! {
+        () = state.ses_pacer.until_ready() => {}
+        () = state.shutdown.cancelled() => return release(state, job).await,
+    }
     let content = SendingContent {
         recipient: &recipient.email,
         subject: &composed.subject,
@@ -345,6 +363,19 @@ async fn deliver_one(
             let reason =
                 format!("{error}; not sent again, so that nobody gets two digests for one day");
             finish(state, job, "failed", Some(&reason), None).await
+        }
+    }
+}
+
+/// Gives a claimed job back to the queue unsent (this process is stopping).
+async fn release(state: &AppState, job: &ClaimedJobRow) -> Outcome {
+    match digest_jobs::release_claim(&state.db, job.id, job.attempts).await {
+        Ok(true) => Outcome::Released,
+        Ok(false) => Outcome::Lost,
+        Err(error) => {
+            // The claim's lease runs out and another worker takes it; nothing was sent.
+            tracing::warn!(error = ?error, "could not give the digest back; its claim will expire");
+            Outcome::Lost
         }
     }
 }
