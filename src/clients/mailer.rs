@@ -22,15 +22,16 @@ pub struct OutgoingEmail {
 /// Why a send failed, split by what the caller should do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
-    /// Worth retrying later: throttling, quota, network, a 5xx.
+    /// SES did not take the message and said so, or it never reached SES: throttling,
+    /// quota, paused sending, a connection that could not be opened. Worth retrying.
     #[error("transient: {0}")]
     Transient(String),
     /// Retrying will not help: the message or address was rejected.
     #[error("permanent: {0}")]
     Permanent(String),
-    /// The request may have reached SES but no answer came back (a timeout, a
-    /// connection dropped mid-call, an unreadable response): the email may or may not
-    /// have been accepted. Digests are never re-sent after this (at most once a day);
+    /// The request may have reached SES but no answer proves it refused the message (a
+    /// 5xx, a timeout, a connection dropped mid-call, an unreadable response): the email
+    /// may or may not have been accepted. Digests are never re-sent after this (at most once a day);
     /// transactional emails are, since a second copy of a link is harmless.
     #[error("outcome unknown: {0}")]
     Unknown(String),
@@ -193,12 +194,13 @@ fn classify(err: SdkError<SendEmailError>) -> MailError {
                 _ if service.raw().status().as_u16() == 429 => {
                     MailError::Transient(format!("{THROTTLED}{what}"))
                 }
-                _ if service.raw().status().is_server_error() => MailError::Transient(what),
+                // A 500, 502 or 504 can come after SES accepted the message (ADR 0006).
+                _ if service.raw().status().is_server_error() => MailError::Unknown(what),
                 _ => MailError::Permanent(what),
             }
         }
         // The connection was never made: nothing reached SES, so it is safe to retry.
-        SdkError::DispatchFailure(failure) if !failure.is_timeout() && is_connect_error(&err) => {
+        SdkError::DispatchFailure(failure) if is_connect_failure(failure) => {
             MailError::Transient(error_chain(&err))
         }
         // Request construction failed before anything was sent.
@@ -210,14 +212,25 @@ fn classify(err: SdkError<SendEmailError>) -> MailError {
 }
 
 /// A failure to open the connection (refused, unreachable, DNS), as opposed to one
-/// that happened after the request may have been written.
-fn is_connect_error(err: &dyn std::error::Error) -> bool {
-    let mut source: Option<&dyn std::error::Error> = Some(err);
+/// that happened after the request may have been written: decided from the error
+/// types the SDK's HTTP client reports (hyper-util's `is_connect`, the SDK's DNS
+/// error), never from their text.
+fn is_connect_failure(failure: &aws_smithy_runtime_api::client::result::DispatchFailure) -> bool {
+    if failure.is_timeout() || failure.is_user() {
+        return false;
+    }
+    let Some(connector) = failure.as_connector_error() else {
+        return false;
+    };
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(connector);
     while let Some(s) = source {
-        let text = format!("{s:?}");
-        if text.contains("ConnectError")
-            || text.contains("Connect,")
-            || text.contains("kind: Connect")
+        if let Some(e) = s.downcast_ref::<hyper_util::client::legacy::Error>()
+            && e.is_connect()
+        {
+            return true;
+        }
+        if s.downcast_ref::<aws_smithy_runtime_api::client::dns::ResolveDnsError>()
+            .is_some()
         {
             return true;
         }

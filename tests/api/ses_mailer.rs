@@ -86,3 +86,62 @@ async fn a_refused_message_is_a_permanent_error() {
         other => panic!("expected a permanent error, got {other:?}"),
     }
 }
+
+/// An SES client pointed at `endpoint`, without SDK retries (as the app runs it).
+fn mailer_at(endpoint: &str) -> SesMailer {
+    let config = aws_sdk_sesv2::Config::builder()
+        .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
+        .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled())
+        .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .build();
+    SesMailer::new(aws_sdk_sesv2::Client::from_conf(config), None)
+}
+
+async fn answered(status: u16, error_type: &str) -> Result<String, MailError> {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let ses = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/email/outbound-emails"))
+        .respond_with(
+            ResponseTemplate::new(status)
+                .insert_header("x-amzn-errortype", error_type)
+                .insert_header("content-type", "application/json")
+                .set_body_string(r#"{"message":"something went wrong"}"#),
+        )
+        .mount(&ses)
+        .await;
+    mailer_at(&ses.uri()).send(&email(&unique_email())).await
+}
+
+/// A 5xx from SES does not prove the message was refused: SES may have accepted it
+/// before failing to answer, so a digest must not be sent again after one.
+#[tokio::test]
+async fn a_server_error_from_ses_is_an_unknown_outcome_not_a_refusal() {
+    for status in [500, 502, 504] {
+        match answered(status, "InternalFailure").await {
+            Err(MailError::Unknown(why)) => assert!(!why.is_empty()),
+            other => panic!("{status}: expected an unknown outcome, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn throttling_and_rejections_are_told_apart_by_their_error_kinds() {
+    match answered(429, "TooManyRequestsException").await {
+        Err(e @ MailError::Transient(_)) => assert!(e.is_throttling(), "{e}"),
+        other => panic!("expected throttling, got {other:?}"),
+    }
+    match answered(400, "MessageRejected").await {
+        Err(MailError::Permanent(_)) => {}
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    match answered(400, "SendingPausedException").await {
+        Err(MailError::Transient(_)) => {}
+        other => panic!("expected a transient refusal, got {other:?}"),
+    }
+}

@@ -8,10 +8,11 @@
 //! - just before calling SES it commits `sending`; only a worker still holding that
 //!   exact attempt may then finish the job;
 //! - SES is called once per attempt with SDK retries off. An answer that proves the
-//!   message was refused (throttling, 5xx, connection refused) re-queues the job; an
-//!   ambiguous failure (timeout, dropped connection) and a `sending` lease that runs
-//!   out (the worker died mid-call) both end the job as failed with "outcome unknown",
-//!   never re-sent.
+//!   message was refused (throttling, paused sending, connection refused) re-queues
+//!   the job; an ambiguous failure (a 5xx, a timeout, a dropped connection) and a
+//!   `sending` lease that runs out (the worker died mid-call) both end the job as
+//!   failed with "outcome unknown", never re-sent. A stopping process gives back what
+//!   it claimed and finishes what it is sending.
 
 use std::collections::HashMap;
 use std::sync::Arc;
