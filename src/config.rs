@@ -102,9 +102,12 @@ pub struct DigestSettings {
     pub poll_ms: u64,
     /// Digests sent at once by one process.
     pub concurrency: usize,
-    /// SES sends per second for this process; `None`: SES `GetAccount`'s maximum
-    /// send rate, or 1 (the sandbox rate) when that is not available.
+    /// SES sends per second; `None`: SES `GetAccount`'s maximum send rate, or 1 (the
+    /// sandbox rate) when that is not available.
     pub max_send_rate: Option<f64>,
+    /// `Global`: the rate is shared by every process on the database; `Local`: each
+    /// process sends at the rate on its own.
+    pub pacing: crate::services::pacing::Scope,
     /// First retry delay after SES throttling or a transient error; doubles each time.
     pub retry_base_ms: u64,
     /// Attempts before a digest is recorded as failed.
@@ -401,6 +404,11 @@ impl Config {
             Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 100_000.0 => Ok(rate),
             _ => Err("must be a number of emails per second above 0 (at most 100000)".into()),
         });
+        let pacing = r.optional("QUOTIDIAN_SES_PACING", "global", |v| match v {
+            "global" => Ok(crate::services::pacing::Scope::Global),
+            "local" => Ok(crate::services::pacing::Scope::Local),
+            _ => Err("must be global or local".into()),
+        });
         let digest_retry_base_ms = r.optional("QUOTIDIAN_DIGEST_RETRY_BASE_MS", "5000", millis(10));
         let digest_max_attempts = r.optional("QUOTIDIAN_DIGEST_MAX_ATTEMPTS", "8", |v| {
             let n = positive_u32(v)?.get();
@@ -519,6 +527,7 @@ impl Config {
                 poll_ms: digest_poll_ms.expect("checked above"),
                 concurrency: digest_concurrency.expect("checked above"),
                 max_send_rate: max_send_rate.flatten(),
+                pacing: pacing.expect("checked above"),
                 retry_base_ms: digest_retry_base_ms.expect("checked above"),
                 max_attempts: digest_max_attempts.expect("checked above"),
                 send_now_per_hour: send_now_per_hour.expect("checked above"),

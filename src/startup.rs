@@ -149,14 +149,6 @@ pub async fn send_rate(config: &Config, mailer: &dyn Mailer) -> f64 {
     }
 }
 
-/// A pacer letting `rate` sends a second through, evenly spaced.
-pub fn pacer(rate: f64) -> governor::DefaultDirectRateLimiter {
-    let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
-    let quota = governor::Quota::with_period(period.max(Duration::from_nanos(1)))
-        .expect("a positive period");
-    governor::RateLimiter::direct(quota)
-}
-
 /// The state of a process without an HTTP listener (`worker`, `run`, `etl`):
 /// connects, migrates, and talks to SES, S3 and market data as `serve` does.
 pub async fn headless_state(config: Config) -> anyhow::Result<AppState> {
@@ -195,7 +187,11 @@ pub async fn build_state(config: Config, db: PgPool, clients: Clients) -> anyhow
     Ok(AppState {
         audit,
         links,
-        ses_pacer: Arc::new(pacer(rate)),
+        ses_pacer: Arc::new(crate::services::pacing::SendPacer::new(
+            db.clone(),
+            rate,
+            config.digest.pacing,
+        )),
         ses_rate: rate,
         send_now_throttle: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_hour(
             config.digest.send_now_per_hour,

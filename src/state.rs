@@ -34,8 +34,9 @@ pub struct AppState {
     pub audit: Arc<dyn AuditStore>,
     /// Signs and checks unsubscribe links.
     pub links: LinkSigner,
-    /// Paces this process's digest sends to the SES send rate (`ses_rate` a second).
-    pub ses_pacer: Arc<governor::DefaultDirectRateLimiter>,
+    /// Paces digest sends to the SES send rate (`ses_rate` a second), shared by every
+    /// process on the database unless `QUOTIDIAN_SES_PACING=local`.
+    pub ses_pacer: Arc<crate::services::pacing::SendPacer>,
     pub ses_rate: f64,
     /// "Send now" requests per account.
     pub send_now_throttle: Arc<governor::DefaultKeyedRateLimiter<uuid::Uuid>>,

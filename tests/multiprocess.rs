@@ -28,7 +28,7 @@ fn env(name: &str) -> String {
 }
 
 /// Forwards SES calls to the emulator, answering every fifth send with SES's
-/// throttling error instead.
+/// throttling error instead, or (with `limit`) every send above the account's rate.
 #[derive(Clone)]
 struct Proxy {
     upstream: String,
@@ -36,6 +36,8 @@ struct Proxy {
     sends: Arc<AtomicUsize>,
     throttled: Arc<AtomicUsize>,
     forwarded: Arc<AtomicUsize>,
+    limit: Option<Arc<governor::DefaultDirectRateLimiter>>,
+    first_last: Arc<std::sync::Mutex<Option<(Instant, Instant)>>>,
 }
 
 async fn forward(
@@ -46,7 +48,14 @@ async fn forward(
     body: Bytes,
 ) -> Response {
     let is_send = method == Method::POST && uri.path() == "/v2/email/outbound-emails";
-    if is_send && proxy.sends.fetch_add(1, Ordering::SeqCst) % 5 == 4 {
+    let over = match &proxy.limit {
+        Some(limit) => is_send && limit.check().is_err(),
+        None => is_send && proxy.sends.fetch_add(1, Ordering::SeqCst) % 5 == 4,
+    };
+    if proxy.limit.is_some() && is_send {
+        proxy.sends.fetch_add(1, Ordering::SeqCst);
+    }
+    if over {
         proxy.throttled.fetch_add(1, Ordering::SeqCst);
         return (
             StatusCode::TOO_MANY_REQUESTS,
@@ -73,6 +82,9 @@ async fn forward(
         Ok(answer) => {
             if is_send && answer.status().is_success() {
                 proxy.forwarded.fetch_add(1, Ordering::SeqCst);
+                let now = Instant::now();
+                let mut span = proxy.first_last.lock().unwrap();
+                *span = Some(span.map_or((now, now), |(first, _)| (first, now)));
             }
             let status = answer.status();
             let headers = answer.headers().clone();
@@ -90,7 +102,13 @@ async fn forward(
 }
 
 async fn start_proxy() -> (String, Proxy) {
+    start_proxy_with(None).await
+}
+
+async fn start_proxy_with(limit: Option<governor::DefaultDirectRateLimiter>) -> (String, Proxy) {
     let proxy = Proxy {
+        limit: limit.map(Arc::new),
+        first_last: Arc::default(),
         upstream: env("AWS_ENDPOINT_URL_SESV2")
             .trim_end_matches('/')
             .to_owned(),
@@ -123,11 +141,16 @@ async fn fresh_database() -> String {
 
 /// 2,000 confirmed people, each due now with a short watchlist.
 async fn seed(db: &PgPool, domain: &str) {
+    seed_n(db, domain, PEOPLE).await;
+}
+
+/// `people` confirmed people, each due now with a short watchlist.
+async fn seed_n(db: &PgPool, domain: &str, people: i64) {
     sqlx::query(
         "insert into users (email, password_hash, confirmed_at)
          select 'p' || g || '@' || $2, 'not-a-hash', now() from generate_series(1, $1) g",
     )
-    .bind(PEOPLE)
+    .bind(people)
     .bind(domain)
     .execute(db)
     .await
@@ -152,6 +175,10 @@ async fn seed(db: &PgPool, domain: &str) {
 }
 
 fn start_worker(database_url: &str, ses: &str, n: usize) -> Child {
+    start_worker_with(database_url, ses, n, &[])
+}
+
+fn start_worker_with(database_url: &str, ses: &str, n: usize, extra: &[(&str, &str)]) -> Child {
     let log = std::env::temp_dir().join(format!("quotidian-multiprocess-worker-{n}.log"));
     let log = std::fs::File::create(log).unwrap();
     Command::new(env!("CARGO_BIN_EXE_quotidian"))
@@ -172,6 +199,7 @@ fn start_worker(database_url: &str, ses: &str, n: usize) -> Child {
         .env("QUOTIDIAN_DIGEST_POLL_MS", "200")
         .env("QUOTIDIAN_LOG_FORMAT", "json")
         .env("RUST_LOG", "warn")
+        .envs(extra.iter().copied())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -444,4 +472,73 @@ async fn a_rolling_restart_with_sigterm_loses_no_digest() {
     );
     assert!(failed.is_empty(), "digests not sent: {failed:?}");
     assert_eq!(received.len() as i64, PEOPLE, "everyone gets their digest");
+}
+
+/// Three workers, each told the account allows 20 sends a second, against an SES
+/// stand-in that allows 20 a second and throttles above: together they send at 20 a
+/// second (one shared budget in PostgreSQL), not 60, and are almost never throttled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_share_one_send_rate() {
+    const RATE: u32 = 20;
+    const N: i64 = 300;
+    let database_url = fresh_database().await;
+    let db = PgPool::connect(&database_url).await.unwrap();
+    quotidian::startup::migrate(&db).await.unwrap();
+    let store = S3AuditStore::from_env(BUCKET).await;
+    store.ensure_bucket(None, None).await.unwrap();
+    let domain = format!("mp-{}.example.com", uuid::Uuid::new_v4().simple());
+    seed_n(&db, &domain, N).await;
+    // SES's own rate limit: 20 a second, with a burst of 4 (200 ms of slack for the
+    // jitter between a reserved slot and the call reaching SES on a loaded machine).
+    let quota = governor::Quota::per_second(std::num::NonZeroU32::new(RATE).unwrap())
+        .allow_burst(std::num::NonZeroU32::new(4).unwrap());
+    let (ses, proxy) = start_proxy_with(Some(governor::RateLimiter::direct(quota))).await;
+    let rate = RATE.to_string();
+    // The 6 s lease makes batches of 30, so all three workers take part.
+    let settings = [("QUOTIDIAN_SES_MAX_SEND_RATE", rate.as_str())];
+    let mut workers: Vec<Child> = (0..WORKERS)
+        .map(|n| start_worker_with(&database_url, &ses, 30 + n, &settings))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let open = count(
+            &db,
+            "select count(*) from digest_jobs where status in ('pending', 'claimed', 'sending')",
+        )
+        .await;
+        let jobs = count(&db, "select count(*) from digest_jobs").await;
+        if jobs == N && open == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not finished: {jobs} jobs, {open} open"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for w in &mut workers {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+    let sent = count(
+        &db,
+        "select count(*) from digest_jobs where status = 'sent'",
+    )
+    .await;
+    let sends = proxy.sends.load(Ordering::SeqCst);
+    let throttled = proxy.throttled.load(Ordering::SeqCst);
+    let forwarded = proxy.forwarded.load(Ordering::SeqCst);
+    let (first, last) = proxy.first_last.lock().unwrap().expect("digests went out");
+    let achieved = (forwarded - 1) as f64 / (last - first).as_secs_f64();
+    println!(
+        "shared send rate: {WORKERS} workers at {RATE}/s each configured, SES allows {RATE}/s: \
+         {forwarded} sent in {:.1} s = {achieved:.2}/s together; {throttled} of {sends} calls throttled ({:.2}%)",
+        (last - first).as_secs_f64(),
+        100.0 * throttled as f64 / sends as f64
+    );
+    assert_eq!(sent, N, "everyone's digest went out");
+    assert!(
+        (throttled as f64) < 0.01 * sends as f64,
+        "{throttled} of {sends} sends were throttled: the workers together exceeded the account's rate"
+    );
 }

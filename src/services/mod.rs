@@ -7,6 +7,7 @@ pub mod digest;
 pub mod emails;
 pub mod etl;
 pub mod links;
+pub mod pacing;
 pub mod passwords;
 pub mod preferences;
 pub mod sns;
