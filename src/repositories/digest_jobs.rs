@@ -256,6 +256,34 @@ pub async fn insert_jobs(
     .await
 }
 
+/// A digest still on its way, as account deletion finds it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UnfinishedJobRow {
+    #[sqlx(flatten)]
+    pub job: JobRecordRow,
+    pub lease_until: Option<DateTime<Utc>>,
+    /// True unless a worker's lease on it is still running.
+    pub lease_over: bool,
+}
+
+/// The person's digests not finished yet, locked until the transaction ends: a worker
+/// cannot move one on (claim it, start sending it, finish it) meanwhile.
+pub async fn lock_unfinished_for_user(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+) -> sqlx::Result<Vec<UnfinishedJobRow>> {
+    sqlx::query_as(&format!(
+        "select {RECORD_COLUMNS}, lease_until, coalesce(lease_until < now(), true) as lease_over
+         from digest_jobs
+         where user_id = $1 and status in ('pending', 'claimed', 'sending')
+         order by id
+         for update"
+    ))
+    .bind(user_id)
+    .fetch_all(tx)
+    .await
+}
+
 pub async fn find_for_day(
     db: impl PgExecutor<'_>,
     user_id: Uuid,

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod account;
+mod account_deletion;
 mod auth;
 mod bad_input;
 mod cross_site;
