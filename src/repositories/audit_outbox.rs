@@ -159,3 +159,22 @@ pub async fn backlog(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
         .fetch_one(db)
         .await
 }
+
+/// Deletes up to `limit` records written to S3 more than `days` ago (S3 keeps them);
+/// returns how many.
+pub async fn prune_written(db: impl PgExecutor<'_>, days: u32, limit: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "delete from audit_outbox where id in (
+             select id from audit_outbox
+             where written_at < now() - make_interval(days => $1)
+             order by written_at
+             limit $2
+             for update skip locked
+         )",
+    )
+    .bind(days as i32)
+    .bind(limit)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -9,6 +9,7 @@ pub mod etl;
 pub mod links;
 pub mod passwords;
 pub mod preferences;
+pub mod retention;
 pub mod sns;
 pub mod symbols;
 pub mod throttle;

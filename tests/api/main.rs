@@ -20,6 +20,7 @@ mod openapi;
 mod outbox;
 mod password_reset;
 mod preferences;
+mod retention;
 mod ses_mailer;
 mod session_cookie;
 mod sns;
