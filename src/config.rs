@@ -76,6 +76,40 @@ pub struct Config {
     /// How long a stopping process lets its work in flight finish; shorter than the
     /// digest lease, so a stopped worker's sends are never taken for dead ones.
     pub shutdown_grace_secs: u64,
+    /// How long rows whose purpose is served are kept (ADR 0011).
+    pub retention: RetentionSettings,
+}
+
+/// Retention windows, in days, each counted from the moment the row's purpose was
+/// served (ADR 0011). Rows still needed (pending, unwritten, unfinished) are never
+/// pruned, whatever their age.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionSettings {
+    /// Audit outbox rows, after S3 has the record.
+    pub audit_outbox_days: u32,
+    /// Transactional emails, after they were queued, once no longer pending. SES may
+    /// report a bounce or complaint for a message until then (believed only for a
+    /// message we find).
+    pub email_outbox_days: u32,
+    /// The HTML and text of a digest, after it finished and its audit record is in S3;
+    /// the history keeps the record, subject and content hash.
+    pub digest_body_days: u32,
+    /// Cached symbol searches (they are served for a day only).
+    pub symbol_search_days: u32,
+    /// Digest runs that queued nothing.
+    pub empty_run_days: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            audit_outbox_days: 30,
+            email_outbox_days: 30,
+            digest_body_days: 90,
+            symbol_search_days: 7,
+            empty_run_days: 7,
+        }
+    }
 }
 
 /// Per-client (per hour) and overall (per minute) limits on the unauthenticated flows
@@ -169,6 +203,7 @@ impl std::fmt::Debug for Config {
             .field("unconfirmed_account_days", &self.unconfirmed_account_days)
             .field("metrics_bind", &self.metrics_bind)
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -480,6 +515,36 @@ impl Config {
                 Ok(n)
             },
         );
+        let retention_days = RetentionSettings::default();
+        let mut retention = |name: &str, default: u32| {
+            r.optional(name, &default.to_string(), |v| {
+                let n = positive_u32(v)?.get();
+                if n > 3650 {
+                    return Err("must be at most 3650 (ten years)".into());
+                }
+                Ok(n)
+            })
+        };
+        let audit_outbox_days = retention(
+            "QUOTIDIAN_RETENTION_AUDIT_OUTBOX_DAYS",
+            retention_days.audit_outbox_days,
+        );
+        let email_outbox_days = retention(
+            "QUOTIDIAN_RETENTION_EMAIL_OUTBOX_DAYS",
+            retention_days.email_outbox_days,
+        );
+        let digest_body_days = retention(
+            "QUOTIDIAN_RETENTION_DIGEST_BODY_DAYS",
+            retention_days.digest_body_days,
+        );
+        let symbol_search_days = retention(
+            "QUOTIDIAN_RETENTION_SYMBOL_SEARCH_DAYS",
+            retention_days.symbol_search_days,
+        );
+        let empty_run_days = retention(
+            "QUOTIDIAN_RETENTION_EMPTY_RUN_DAYS",
+            retention_days.empty_run_days,
+        );
         if let Some(endpoint) = vars.get("AWS_ENDPOINT_URL").filter(|v| !v.is_empty())
             && Url::parse(endpoint).is_err()
         {
@@ -546,6 +611,13 @@ impl Config {
             unconfirmed_account_days: unconfirmed_account_days.expect("checked above"),
             metrics_bind: metrics_bind.flatten(),
             shutdown_grace_secs: shutdown_grace_secs.expect("checked above"),
+            retention: RetentionSettings {
+                audit_outbox_days: audit_outbox_days.expect("checked above"),
+                email_outbox_days: email_outbox_days.expect("checked above"),
+                digest_body_days: digest_body_days.expect("checked above"),
+                symbol_search_days: symbol_search_days.expect("checked above"),
+                empty_run_days: empty_run_days.expect("checked above"),
+            },
         })
     }
 
@@ -781,6 +853,40 @@ mod tests {
         assert_eq!(err.0.len(), 2, "{:?}", err.0);
         assert!(err.0[0].starts_with("QUOTIDIAN_SNS_CERT_URL_PREFIXES:"));
         assert!(err.0[1].starts_with("QUOTIDIAN_SNS_TOPIC_ARNS:"));
+    }
+
+    #[test]
+    fn retention_windows_have_defaults_and_are_checked() {
+        let c = Config::from_vars(&vars(&[("DATABASE_URL", "postgres://u@localhost/db")])).unwrap();
+        assert_eq!(c.retention, RetentionSettings::default());
+        assert_eq!(c.retention.digest_body_days, 90);
+
+        let c = Config::from_vars(&vars(&[
+            ("DATABASE_URL", "postgres://u@localhost/db"),
+            ("QUOTIDIAN_RETENTION_DIGEST_BODY_DAYS", "365"),
+            ("QUOTIDIAN_RETENTION_EMPTY_RUN_DAYS", "1"),
+        ]))
+        .unwrap();
+        assert_eq!(c.retention.digest_body_days, 365);
+        assert_eq!(c.retention.empty_run_days, 1);
+
+        let err = Config::from_vars(&vars(&[
+            ("DATABASE_URL", "postgres://u@localhost/db"),
+            ("QUOTIDIAN_RETENTION_AUDIT_OUTBOX_DAYS", "0"),
+            ("QUOTIDIAN_RETENTION_EMAIL_OUTBOX_DAYS", "-3"),
+            ("QUOTIDIAN_RETENTION_DIGEST_BODY_DAYS", "3651"),
+            ("QUOTIDIAN_RETENTION_SYMBOL_SEARCH_DAYS", "a week"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.0.len(), 4, "{:?}", err.0);
+        for (line, name) in err.0.iter().zip([
+            "QUOTIDIAN_RETENTION_AUDIT_OUTBOX_DAYS:",
+            "QUOTIDIAN_RETENTION_EMAIL_OUTBOX_DAYS:",
+            "QUOTIDIAN_RETENTION_DIGEST_BODY_DAYS: must be at most 3650",
+            "QUOTIDIAN_RETENTION_SYMBOL_SEARCH_DAYS:",
+        ]) {
+            assert!(line.starts_with(name), "{line}");
+        }
     }
 
     #[test]

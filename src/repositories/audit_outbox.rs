@@ -1,6 +1,7 @@
 //! Audit records waiting to be put to S3. Written in the same transaction as the
 //! state they describe; the flusher marks them written once S3 holds them.
 
+use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 /// Queues a record; a second record under the same key is ignored (the first wins,
@@ -43,6 +44,53 @@ pub async fn enqueue_many(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Queues a delivery record that stands in for an outcome not known yet: it is put to S3
+/// as it is only from `until` on, unless the worker reports first
+/// (`complete_awaiting`).
+pub async fn enqueue_awaiting(
+    db: impl PgExecutor<'_>,
+    key: &str,
+    body: &serde_json::Value,
+    until: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into audit_outbox (kind, key, body, next_attempt_at, awaiting_outcome)
+         values ('delivery', $1, $2, $3, true)
+         on conflict (key) do nothing",
+    )
+    .bind(key)
+    .bind(body)
+    .bind(until)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Writes a worker's outcome (`patch`: the fields it knows) into the record awaiting
+/// that job attempt, and makes it due now. False when there is none, or when the
+/// flusher has already taken it (it is then put to S3 as "outcome unknown": wrong
+/// only in the safe direction, and never changed once taken).
+pub async fn complete_awaiting(
+    db: impl PgExecutor<'_>,
+    job_id: i64,
+    attempts: i32,
+    patch: &serde_json::Value,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "update audit_outbox
+         set body = body || $3, awaiting_outcome = false, next_attempt_at = now()
+         where kind = 'delivery' and written_at is null and awaiting_outcome
+           and (body->>'job_id')::bigint = $1 and (body->>'attempts')::int = $2
+           and attempts = 0",
+    )
+    .bind(job_id)
+    .bind(attempts)
+    .bind(patch)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -110,4 +158,23 @@ pub async fn backlog(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar("select count(*) from audit_outbox where written_at is null")
         .fetch_one(db)
         .await
+}
+
+/// Deletes up to `limit` records written to S3 more than `days` ago (S3 keeps them);
+/// returns how many.
+pub async fn prune_written(db: impl PgExecutor<'_>, days: u32, limit: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "delete from audit_outbox where id in (
+             select id from audit_outbox
+             where written_at < now() - make_interval(days => $1)
+             order by written_at
+             limit $2
+             for update skip locked
+         )",
+    )
+    .bind(days as i32)
+    .bind(limit)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
 }

@@ -256,6 +256,34 @@ pub async fn insert_jobs(
     .await
 }
 
+/// A digest still on its way, as account deletion finds it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UnfinishedJobRow {
+    #[sqlx(flatten)]
+    pub job: JobRecordRow,
+    pub lease_until: Option<DateTime<Utc>>,
+    /// True unless a worker's lease on it is still running.
+    pub lease_over: bool,
+}
+
+/// The person's digests not finished yet, locked until the transaction ends: a worker
+/// cannot move one on (claim it, start sending it, finish it) meanwhile.
+pub async fn lock_unfinished_for_user(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+) -> sqlx::Result<Vec<UnfinishedJobRow>> {
+    sqlx::query_as(&format!(
+        "select {RECORD_COLUMNS}, lease_until, coalesce(lease_until < now(), true) as lease_over
+         from digest_jobs
+         where user_id = $1 and status in ('pending', 'claimed', 'sending')
+         order by id
+         for update"
+    ))
+    .bind(user_id)
+    .fetch_all(tx)
+    .await
+}
+
 pub async fn find_for_day(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
@@ -510,6 +538,7 @@ pub struct HistoryRow {
     pub last_error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    pub body_pruned_at: Option<DateTime<Utc>>,
 }
 
 /// A person's digests, newest date first; `before` pages backwards by local date.
@@ -520,7 +549,8 @@ pub async fn history(
     limit: i64,
 ) -> sqlx::Result<Vec<HistoryRow>> {
     sqlx::query_as(
-        "select id, local_date, trigger, status, subject, last_error, sent_at, created_at
+        "select id, local_date, trigger, status, subject, last_error, sent_at, created_at,
+                body_pruned_at
          from digest_jobs
          where user_id = $1 and ($2::date is null or local_date < $2)
          order by local_date desc limit $3",
@@ -546,6 +576,7 @@ pub struct SentDigestRow {
     pub ses_message_id: Option<String>,
     pub last_error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
+    pub body_pruned_at: Option<DateTime<Utc>>,
 }
 
 pub async fn get_for_user(
@@ -555,7 +586,7 @@ pub async fn get_for_user(
 ) -> sqlx::Result<Option<SentDigestRow>> {
     sqlx::query_as(
         "select id, local_date, trigger, status, recipient, subject, html_body, text_body, content_hash,
-                ses_message_id, last_error, sent_at
+                ses_message_id, last_error, sent_at, body_pruned_at
          from digest_jobs where user_id = $1 and id = $2",
     )
     .bind(user_id)
@@ -572,4 +603,56 @@ pub async fn unfinished(db: impl PgExecutor<'_>) -> sqlx::Result<(i64, Option<Da
     )
     .fetch_one(db)
     .await
+}
+
+// ---- retention ---------------------------------------------------------------------
+
+/// Drops the HTML and text of up to `limit` digests finished more than `days` ago whose
+/// delivery record is in S3 already (the record's content hash stays checkable until
+/// then); the job row, subject and hash stay. Returns how many.
+pub async fn prune_bodies(db: impl PgExecutor<'_>, days: u32, limit: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "with old as (
+             select j.id from digest_jobs j
+             where j.html_body is not null
+               and j.finished_at < now() - make_interval(days => $1)
+               and not exists (
+                   select 1 from audit_outbox a
+                   where a.kind = 'delivery' and a.written_at is null
+                     and (a.body->>'job_id')::bigint = j.id
+               )
+             order by j.finished_at
+             limit $2
+             for update skip locked
+         )
+         update digest_jobs j
+         set html_body = null, text_body = null, body_pruned_at = now()
+         from old where j.id = old.id",
+    )
+    .bind(days as i32)
+    .bind(limit)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Deletes up to `limit` runs finished more than `days` ago that queued nothing and
+/// recorded nothing missed (their audit record keeps what they were); returns how many.
+pub async fn prune_empty_runs(db: impl PgExecutor<'_>, days: u32, limit: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "delete from digest_runs where id in (
+             select r.id from digest_runs r
+             where r.queued = 0 and r.missed = 0
+               and r.finished_at < now() - make_interval(days => $1)
+               and not exists (select 1 from digest_jobs j where j.run_id = r.id)
+             order by r.finished_at
+             limit $2
+             for update skip locked
+         )",
+    )
+    .bind(days as i32)
+    .bind(limit)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
 }

@@ -1,6 +1,7 @@
 //! All SQL lives here. Functions take any executor (pool, connection or transaction),
 //! so the service that needs atomicity decides where the transaction boundary is.
 
+pub mod advisory_locks;
 pub mod audit_outbox;
 pub mod digest;
 pub mod digest_jobs;

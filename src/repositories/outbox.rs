@@ -151,3 +151,22 @@ async fn finish_unsent(
     .await?;
     Ok(())
 }
+
+/// Deletes up to `limit` emails queued more than `days` ago that are no longer pending
+/// (sent, failed or skipped); returns how many. Pending ones are never pruned.
+pub async fn prune_finished(db: impl PgExecutor<'_>, days: u32, limit: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "delete from email_outbox where id in (
+             select id from email_outbox
+             where status <> 'pending' and created_at < now() - make_interval(days => $1)
+             order by created_at
+             limit $2
+             for update skip locked
+         )",
+    )
+    .bind(days as i32)
+    .bind(limit)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -69,3 +69,21 @@ pub async fn remember(db: impl PgExecutor<'_>, rows: &[SymbolRow]) -> sqlx::Resu
     .await?;
     Ok(())
 }
+
+/// Deletes up to `limit` cached searches fetched more than `days` ago; returns how many.
+pub async fn prune_searches(db: impl PgExecutor<'_>, days: u32, limit: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "delete from symbol_searches where query in (
+             select query from symbol_searches
+             where fetched_at < now() - make_interval(days => $1)
+             order by fetched_at
+             limit $2
+             for update skip locked
+         )",
+    )
+    .bind(days as i32)
+    .bind(limit)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}

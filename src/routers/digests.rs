@@ -66,7 +66,7 @@ pub async fn preview(
 }
 
 #[derive(Serialize, ToSchema)]
-#[schema(example = json!({"id": 812, "local_date": "2026-11-23", "trigger": "schedule", "status": "sent", "subject": "Quotidian Mon 23 Nov: NVDA +3.60%", "reason": null, "sent_at": "2026-11-23T12:30:01Z", "queued_at": "2026-11-23T12:30:00Z"}))]
+#[schema(example = json!({"id": 812, "local_date": "2026-11-23", "trigger": "schedule", "status": "sent", "subject": "Quotidian Mon 23 Nov: NVDA +3.60%", "reason": null, "sent_at": "2026-11-23T12:30:01Z", "queued_at": "2026-11-23T12:30:00Z", "body_removed_at": null}))]
 pub struct DigestSummary {
     pub id: i64,
     /// The recipient's local date the digest is for (one digest per date).
@@ -81,6 +81,9 @@ pub struct DigestSummary {
     pub reason: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
     pub queued_at: DateTime<Utc>,
+    /// When the digest's HTML and text were removed under the retention policy
+    /// (`QUOTIDIAN_RETENTION_DIGEST_BODY_DAYS`); null while they are kept.
+    pub body_removed_at: Option<DateTime<Utc>>,
 }
 
 impl From<HistoryRow> for DigestSummary {
@@ -94,6 +97,7 @@ impl From<HistoryRow> for DigestSummary {
             reason: r.last_error,
             sent_at: r.sent_at,
             queued_at: r.created_at,
+            body_removed_at: r.body_pruned_at,
         }
     }
 }
@@ -158,15 +162,20 @@ pub struct SentDigest {
     /// The address it was sent to.
     pub recipient: Option<String>,
     pub subject: Option<String>,
-    /// The HTML part exactly as sent.
+    /// The HTML part exactly as sent; null when nothing was sent or when it is no
+    /// longer kept (see `body_removed_at`).
     pub html: Option<String>,
-    /// The plain-text part exactly as sent.
+    /// The plain-text part exactly as sent; null like `html`.
     pub text: Option<String>,
     /// SHA-256 of subject, HTML and text, as in the audit record.
     pub content_hash: Option<String>,
     pub ses_message_id: Option<String>,
     pub reason: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// When the HTML and text were removed under the retention policy
+    /// (`QUOTIDIAN_RETENTION_DIGEST_BODY_DAYS`); the record, subject and content hash
+    /// stay. Null while they are kept.
+    pub body_removed_at: Option<DateTime<Utc>>,
 }
 
 impl From<SentDigestRow> for SentDigest {
@@ -184,11 +193,15 @@ impl From<SentDigestRow> for SentDigest {
             ses_message_id: r.ses_message_id,
             reason: r.last_error,
             sent_at: r.sent_at,
+            body_removed_at: r.body_pruned_at,
         }
     }
 }
 
 /// One of my digests, as it was sent.
+///
+/// Its HTML and text are kept for `QUOTIDIAN_RETENTION_DIGEST_BODY_DAYS` (default 90);
+/// after that `html` and `text` are null and `body_removed_at` says when they went.
 #[utoipa::path(
     get, path = "/api/v1/digests/{id}", tag = "digests",
     security(("session" = [])),

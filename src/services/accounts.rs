@@ -364,8 +364,17 @@ pub async fn delete_account(
     password: &Password,
 ) -> Result<()> {
     reauthenticate(state, user, password, "password").await?;
-    users::delete(&state.db, user.user_id).await?;
-    tracing::info!("account deleted with all its data");
+    let mut tx = state.db.begin().await?;
+    // Digests still on their way keep their delivery records (the audit trail is not
+    // the account's data: it is what we did, and S3 keeps it immutable).
+    let unfinished =
+        super::digest::delivery::record_unfinished_on_deletion(&mut tx, user.user_id).await?;
+    users::delete(&mut *tx, user.user_id).await?;
+    tx.commit().await?;
+    if unfinished > 0 {
+        state.audit_wakeup.notify_waiters();
+    }
+    tracing::info!(unfinished, "account deleted with all its data");
     Ok(())
 }
 

@@ -100,6 +100,45 @@ pub async fn queue_deliveries(tx: &mut PgConnection, jobs: &[&JobRecordRow]) -> 
     audit_outbox::enqueue_many(&mut *tx, KIND_DELIVERY, &keys, &bodies).await
 }
 
+/// Queues the delivery record of a job whose outcome is not known yet (it is inside
+/// the SES call), to be put to S3 as it is from `until` on unless its worker reports
+/// the outcome first (`complete_awaiting_delivery`).
+pub async fn queue_awaiting_delivery(
+    tx: &mut PgConnection,
+    job: &JobRecordRow,
+    until: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<()> {
+    let id = Uuid::new_v4();
+    audit_outbox::enqueue_awaiting(
+        &mut *tx,
+        &delivery_key(job, id),
+        &delivery_record(job, id),
+        until,
+    )
+    .await
+}
+
+/// Writes a worker's outcome into the delivery record awaiting it; false when no record
+/// awaits that job attempt (or the flusher has already taken it).
+pub async fn complete_awaiting_delivery(
+    tx: &mut PgConnection,
+    job_id: i64,
+    attempts: i32,
+    status: &str,
+    reason: Option<&str>,
+    ses_message_id: Option<&str>,
+) -> sqlx::Result<bool> {
+    let now = chrono::Utc::now();
+    let patch = json!({
+        "outcome": status,
+        "reason": reason,
+        "ses_message_id": ses_message_id,
+        "sent_at": (status == "sent").then_some(now),
+        "finished_at": now,
+    });
+    audit_outbox::complete_awaiting(&mut *tx, job_id, attempts, &patch).await
+}
+
 pub async fn queue_run(tx: &mut PgConnection, run: &RunRow) -> sqlx::Result<()> {
     let id = Uuid::new_v4();
     audit_outbox::enqueue(&mut *tx, KIND_RUN, &run_key(run, id), &run_record(run, id)).await

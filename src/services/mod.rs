@@ -10,6 +10,7 @@ pub mod links;
 pub mod pacing;
 pub mod passwords;
 pub mod preferences;
+pub mod retention;
 pub mod sns;
 pub mod symbols;
 pub mod throttle;

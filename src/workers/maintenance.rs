@@ -1,5 +1,5 @@
 //! Housekeeping: expired sessions and links, accounts never confirmed, idle
-//! rate-limiter keys.
+//! rate-limiter keys, and retention (rows whose purpose is served, ADR 0011).
 
 use std::time::Duration;
 
@@ -25,6 +25,10 @@ pub async fn run(state: AppState) {
             Ok(n) if n > 0 => tracing::info!(purged = n, "expired email links purged"),
             Ok(_) => {}
             Err(error) => tracing::warn!(error = ?error, "purging expired email links failed"),
+        }
+        // One process at a time; the others skip the pass.
+        if let Err(error) = crate::services::retention::prune(&state).await {
+            tracing::warn!(error = ?error, "retention pass failed");
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod account;
+mod account_deletion;
 mod auth;
 mod bad_input;
 mod cross_site;
@@ -19,6 +20,7 @@ mod openapi;
 mod outbox;
 mod password_reset;
 mod preferences;
+mod retention;
 mod ses_mailer;
 mod session_cookie;
 mod sns;

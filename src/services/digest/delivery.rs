@@ -51,6 +51,51 @@ const ETL_WAIT: Duration = Duration::from_secs(30);
 pub const UNKNOWN_OUTCOME: &str = "outcome unknown: the worker stopped while SES was being called; \
      not sent again, so that nobody gets two digests for one day";
 
+pub const ACCOUNT_DELETED: &str = "not sent: the account was deleted first";
+
+pub const DELETED_MID_SEND: &str = "outcome unknown: the account was deleted while the digest \
+     was being sent and the worker did not report back; not sent again";
+
+/// Records, in the deletion's transaction, the digests an account being deleted leaves
+/// unfinished: their job rows go with the account, their delivery records must not.
+/// Queued or claimed ones were never sent (`skipped`); one whose worker died inside the
+/// SES call is "outcome unknown", as recovery would have recorded it; one inside the
+/// SES call right now gets a record awaiting its worker's report, which the worker
+/// completes on finding its job gone (see `try_finish`). The jobs are locked, so no
+/// worker moves one on while this runs.
+pub async fn record_unfinished_on_deletion(
+    tx: &mut sqlx::PgConnection,
+    user_id: Uuid,
+) -> sqlx::Result<usize> {
+    let unfinished = digest_jobs::lock_unfinished_for_user(tx, user_id).await?;
+    let now = Utc::now();
+    let mut ended = Vec::new();
+    for found in &unfinished {
+        let mut job = found.job.clone();
+        job.finished_at = Some(now);
+        match (job.status.as_str(), found.lease_until) {
+            ("sending", Some(until)) if !found.lease_over => {
+                job.status = "failed".into();
+                job.last_error = Some(DELETED_MID_SEND.into());
+                audit::queue_awaiting_delivery(tx, &job, until).await?;
+                continue;
+            }
+            ("sending", _) => {
+                job.status = "failed".into();
+                job.last_error = Some(UNKNOWN_OUTCOME.into());
+            }
+            _ => {
+                job.status = "skipped".into();
+                job.last_error = Some(ACCOUNT_DELETED.into());
+            }
+        }
+        ended.push(job);
+    }
+    let refs: Vec<_> = ended.iter().collect();
+    audit::queue_deliveries(tx, &refs).await?;
+    Ok(unfinished.len())
+}
+
 /// What one digest came to, for progress reporting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -348,7 +393,13 @@ async fn deliver_one(
                     state.digest_wakeup.notify_waiters();
                     Outcome::Retrying
                 }
-                Ok(false) => Outcome::Lost,
+                // No longer ours (recovery ended it: nothing more to record), or gone
+                // with its account, whose deletion left a record awaiting this outcome.
+                Ok(false) => {
+                    let reason =
+                        format!("{error}; not tried again: the account was deleted meanwhile");
+                    finish(state, job, "failed", Some(&reason), None).await
+                }
                 Err(db_error) => {
                     // Still `sending`: recovery will record it as "outcome unknown",
                     // which is wrong only in the safe direction.
@@ -445,7 +496,27 @@ async fn try_finish(
     let Some(row) =
         digest_jobs::finish(&mut tx, job.id, job.attempts, status, error, message_id).await?
     else {
-        return Ok(false);
+        // Not ours any more: recovery ended it (and recorded it), or its account was
+        // deleted while it was being sent, and the deletion left a delivery record
+        // awaiting this outcome. Only a job that was `sending` has one.
+        let completed = audit::complete_awaiting_delivery(
+            &mut tx,
+            job.id,
+            job.attempts,
+            status,
+            error,
+            message_id,
+        )
+        .await?;
+        tx.commit().await?;
+        if completed {
+            tracing::info!(
+                job_id = job.id,
+                status,
+                "digest outcome recorded after its account was deleted"
+            );
+        }
+        return Ok(completed);
     };
     audit::queue_deliveries(&mut tx, &[&row]).await?;
     tx.commit().await?;

@@ -204,7 +204,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One of my digests, as it was sent. */
+        /**
+         * One of my digests, as it was sent.
+         * @description Its HTML and text are kept for `QUOTIDIAN_RETENTION_DIGEST_BODY_DAYS` (default 90);
+         *     after that `html` and `text` are null and `body_removed_at` says when they went.
+         */
         get: operations["get_one"];
         put?: never;
         post?: never;
@@ -770,6 +774,7 @@ export interface components {
         };
         /**
          * @example {
+         *       "body_removed_at": null,
          *       "id": 812,
          *       "local_date": "2026-11-23",
          *       "queued_at": "2026-11-23T12:30:00Z",
@@ -781,6 +786,12 @@ export interface components {
          *     }
          */
         DigestSummary: {
+            /**
+             * Format: date-time
+             * @description When the digest's HTML and text were removed under the retention policy
+             *     (`QUOTIDIAN_RETENTION_DIGEST_BODY_DAYS`); null while they are kept.
+             */
+            body_removed_at?: string | null;
             /** Format: int64 */
             id: number;
             /**
@@ -1041,9 +1052,19 @@ export interface components {
             sample_data: boolean;
         };
         SentDigest: {
+            /**
+             * Format: date-time
+             * @description When the HTML and text were removed under the retention policy
+             *     (`QUOTIDIAN_RETENTION_DIGEST_BODY_DAYS`); the record, subject and content hash
+             *     stay. Null while they are kept.
+             */
+            body_removed_at?: string | null;
             /** @description SHA-256 of subject, HTML and text, as in the audit record. */
             content_hash?: string | null;
-            /** @description The HTML part exactly as sent. */
+            /**
+             * @description The HTML part exactly as sent; null when nothing was sent or when it is no
+             *     longer kept (see `body_removed_at`).
+             */
             html?: string | null;
             /** Format: int64 */
             id: number;
@@ -1057,7 +1078,7 @@ export interface components {
             ses_message_id?: string | null;
             status: string;
             subject?: string | null;
-            /** @description The plain-text part exactly as sent. */
+            /** @description The plain-text part exactly as sent; null like `html`. */
             text?: string | null;
             trigger: string;
         };
