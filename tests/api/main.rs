@@ -19,6 +19,7 @@ mod openapi;
 mod outbox;
 mod password_reset;
 mod preferences;
+mod scheduling;
 mod ses_mailer;
 mod session_cookie;
 mod sns;
