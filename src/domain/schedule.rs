@@ -143,12 +143,28 @@ impl Schedule {
     /// the gap; one that happens twice (fall back) is sent at the first occurrence, so
     /// every included local date yields exactly one instant.
     pub fn next_send_after(&self, now: DateTime<Utc>, holidays: &[NaiveDate]) -> DateTime<Utc> {
+        self.next_send_after_served(now, holidays, None)
+    }
+
+    /// Like [`Schedule::next_send_after`], on a local date later than `served` (the
+    /// last local date in this zone that already had its digest, from
+    /// [`Schedule::served_through`]). After the zone or the send time changed, this is
+    /// what keeps the next digest off a day the person already had one.
+    pub fn next_send_after_served(
+        &self,
+        now: DateTime<Utc>,
+        holidays: &[NaiveDate],
+        served: Option<NaiveDate>,
+    ) -> DateTime<Utc> {
         let tz = self.time_zone.tz();
-        let today = now.with_timezone(&tz).date_naive();
+        let mut first = now.with_timezone(&tz).date_naive();
+        if let Some(served) = served {
+            first = first.max(served + Duration::days(1));
+        }
         // Two weeks covers any run of weekends and holidays; the fallback is
         // unreachable for the rule sets above but keeps the function total.
         for offset in 0..15 {
-            let date = today + Duration::days(offset);
+            let date = first + Duration::days(offset);
             if !self.days.includes(date, holidays) {
                 continue;
             }
@@ -157,7 +173,22 @@ impl Schedule {
                 return instant;
             }
         }
-        self.instant_on(today + Duration::days(15))
+        self.instant_on(first + Duration::days(15))
+    }
+
+    /// The last local date, in this schedule's zone, that already had its digest, given
+    /// the person's newest digest job: the later of that job's own date (its key, in the
+    /// zone it was queued in) and the date on which it was due as this zone reckons it.
+    /// The first keeps a date from getting a second job after a move west across the
+    /// date line; the second keeps a day lived in the new zone from getting a second
+    /// digest after a move east (ADR 0006).
+    pub fn served_through(
+        &self,
+        latest_date: Option<NaiveDate>,
+        latest_due: Option<DateTime<Utc>>,
+    ) -> Option<NaiveDate> {
+        let lived = latest_due.map(|t| t.with_timezone(&self.time_zone.tz()).date_naive());
+        latest_date.max(lived)
     }
 
     /// What a scheduler pass at `now` does for a person whose next digest was due at
@@ -406,6 +437,58 @@ mod tests {
                 assert_eq!(instant.naive_utc(), expected, "{zone}");
             }
         }
+    }
+
+    #[test]
+    fn a_move_east_across_the_date_line_waits_for_a_day_without_a_digest() {
+        // Sent 07:00 in Pago Pago (UTC-11) on 10 June = 18:00 UTC = 08:00 on 11 June in
+        // Kiritimati (UTC+14). Moving there at 18:30 UTC with a 09:00 send time, 11 June
+        // there has had its digest already: the next is on 12 June.
+        let kiritimati = schedule("Pacific/Kiritimati", "09:00", Days::EveryDay);
+        let date = NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
+        let due = utc("2026-06-10T18:00:00Z");
+        let served = kiritimati.served_through(Some(date), Some(due));
+        assert_eq!(served, NaiveDate::from_ymd_opt(2026, 6, 11));
+        let now = utc("2026-06-10T18:30:00Z");
+        assert_eq!(
+            kiritimati.next_send_after(now, &[]),
+            utc("2026-06-10T19:00:00Z"),
+            "without the rule: an hour later, the same day there"
+        );
+        assert_eq!(
+            kiritimati.next_send_after_served(now, &[], served),
+            utc("2026-06-11T19:00:00Z") // 09:00 on 12 June in Kiritimati
+        );
+    }
+
+    #[test]
+    fn a_move_west_across_the_date_line_skips_the_date_already_had() {
+        // Sent 07:00 in Kiritimati on 11 June = 17:00 UTC on 10 June = 06:00 on 10 June
+        // in Pago Pago. Moving there, 10 June is the day it arrived and 11 June is the
+        // date it was for: the next is on 12 June, Pago Pago time.
+        let pago = schedule("Pacific/Pago_Pago", "09:00", Days::EveryDay);
+        let date = NaiveDate::from_ymd_opt(2026, 6, 11).unwrap();
+        let due = utc("2026-06-10T17:00:00Z");
+        let served = pago.served_through(Some(date), Some(due));
+        assert_eq!(served, Some(date));
+        let next = pago.next_send_after_served(utc("2026-06-10T17:30:00Z"), &[], served);
+        assert_eq!(next, utc("2026-06-12T20:00:00Z"));
+    }
+
+    #[test]
+    fn a_later_send_time_on_a_day_already_served_starts_tomorrow() {
+        let s = schedule("UTC", "18:00", Days::Weekdays);
+        let served = s.served_through(
+            NaiveDate::from_ymd_opt(2026, 6, 12), // a Friday
+            Some(utc("2026-06-12T07:00:00Z")),
+        );
+        let next = s.next_send_after_served(utc("2026-06-12T08:00:00Z"), &[], served);
+        assert_eq!(next, utc("2026-06-15T18:00:00Z"), "Monday");
+        // Nothing served: the usual next instant.
+        assert_eq!(
+            s.next_send_after_served(utc("2026-06-12T08:00:00Z"), &[], None),
+            utc("2026-06-12T18:00:00Z")
+        );
     }
 
     #[test]

@@ -130,6 +130,29 @@ pub struct DueUserRow {
     pub next_send_at: DateTime<Utc>,
 }
 
+/// The database's clock. Every process schedules by this one clock, so a host whose
+/// clock is off neither sends early nor records days as missed that have not ended.
+/// (`statement_timestamp()`, not `now()`: inside a transaction that waited for a lock,
+/// `now()` is the instant the transaction began.)
+pub async fn database_now(db: impl PgExecutor<'_>) -> sqlx::Result<DateTime<Utc>> {
+    sqlx::query_scalar("select statement_timestamp()")
+        .fetch_one(db)
+        .await
+}
+
+/// The person's newest digest job date, and the latest instant one was due: what
+/// [`crate::domain::Schedule::served_through`] needs. Every status counts, because
+/// every job holds its (person, date) key.
+pub async fn latest_for_user(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+) -> sqlx::Result<(Option<NaiveDate>, Option<DateTime<Utc>>)> {
+    sqlx::query_as("select max(local_date), max(due_at) from digest_jobs where user_id = $1")
+        .bind(user_id)
+        .fetch_one(db)
+        .await
+}
+
 /// Up to `limit` people whose next digest is due by `now`, locked until the
 /// transaction ends; rows another scheduler holds are skipped. An index range scan
 /// over due rows only (`preferences_next_send_at_idx`).

@@ -9,7 +9,8 @@ use super::Result;
 use super::accounts::CurrentUser;
 use crate::domain::{Days, Schedule, SendTime, TimeZone};
 use crate::repositories::preferences::{self, PreferencesRow};
-use crate::repositories::{market, users};
+use crate::repositories::{digest_jobs, market, users};
+use crate::services::digest::schedule::{self, ScheduleReport};
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
@@ -48,13 +49,16 @@ fn from_row(row: &PreferencesRow) -> anyhow::Result<Preferences> {
     })
 }
 
-/// When the next digest is due: never while unconfirmed or paused. Trading days skip
-/// the US market holidays the ETL has loaded.
+/// When the next digest is due, as of the database's `now`: never while unconfirmed or
+/// paused; never on a local date that already had its digest, in this zone or the one
+/// it was sent in (ADR 0006). Trading days skip the US market holidays the ETL loaded.
 async fn next_send_at(
     db: &mut PgConnection,
+    user_id: Uuid,
     schedule: &Schedule,
     confirmed: bool,
     paused: bool,
+    now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>> {
     if !confirmed || paused {
         return Ok(None);
@@ -64,7 +68,40 @@ async fn next_send_at(
     } else {
         Vec::new()
     };
-    Ok(Some(schedule.next_send_after(Utc::now(), &holidays)))
+    let (latest_date, latest_due) = digest_jobs::latest_for_user(&mut *db, user_id).await?;
+    let served = schedule.served_through(latest_date, latest_due);
+    Ok(Some(
+        schedule.next_send_after_served(now, &holidays, served),
+    ))
+}
+
+/// Sets `row.next_send_at` for the schedule `row` now holds. First, whatever was due
+/// under the schedule as it stood (`before`, the row as locked) is queued or recorded
+/// missed exactly as the scheduler would have, since the scheduler skips a row this
+/// transaction holds and would otherwise never see that instant again. The caller
+/// holds the row locked in `tx`.
+async fn move_next_send(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+    before: &PreferencesRow,
+    row: &mut PreferencesRow,
+) -> Result<Option<ScheduleReport>> {
+    let now = digest_jobs::database_now(&mut *tx).await?;
+    let settled = schedule::settle_due(&mut *tx, user_id, before, now).await?;
+    let parsed = from_row(row)?;
+    let confirmed = users::find_by_id(&mut *tx, user_id)
+        .await?
+        .is_some_and(|u| u.confirmed_at.is_some());
+    row.next_send_at = next_send_at(
+        &mut *tx,
+        user_id,
+        &parsed.schedule,
+        confirmed,
+        row.paused,
+        now,
+    )
+    .await?;
+    Ok(settled)
 }
 
 pub async fn get(state: &AppState, user: &CurrentUser) -> Result<Preferences> {
@@ -80,6 +117,7 @@ pub async fn update(state: &AppState, user: &CurrentUser, changes: Changes) -> R
     let mut row = preferences::get_for_update(&mut *tx, user.user_id)
         .await?
         .context("account has no preferences row")?;
+    let before = row.clone();
     if let Some(tz) = changes.time_zone {
         row.time_zone = tz.name().to_owned();
     }
@@ -98,27 +136,28 @@ pub async fn update(state: &AppState, user: &CurrentUser, changes: Changes) -> R
     if let Some(earnings) = changes.include_earnings {
         row.include_earnings = earnings;
     }
-    let parsed = from_row(&row)?;
-    let confirmed = users::find_by_id(&mut *tx, user.user_id)
-        .await?
-        .is_some_and(|u| u.confirmed_at.is_some());
-    row.next_send_at = next_send_at(&mut tx, &parsed.schedule, confirmed, row.paused).await?;
+    // Refuse a row the scheduler could not read before anything is queued for it.
+    from_row(&row)?;
+    let settled = move_next_send(&mut tx, user.user_id, &before, &mut row).await?;
     let saved = preferences::update(&mut *tx, user.user_id, &row).await?;
     tx.commit().await?;
+    if settled.is_some() {
+        state.digest_wakeup.notify_waiters();
+        state.audit_wakeup.notify_waiters();
+    }
     Ok(from_row(&saved)?)
 }
 
 /// Recomputes `next_send_at` after something other than the preferences changed
-/// (the address was confirmed), inside the caller's transaction.
+/// (the address was confirmed, the password reset), inside the caller's transaction.
+/// A digest due by now is queued first, as in [`update`]; the delivery worker finds
+/// it at its next poll.
 pub async fn reschedule(tx: &mut PgConnection, user_id: Uuid) -> Result<()> {
     let Some(mut row) = preferences::get_for_update(&mut *tx, user_id).await? else {
         return Ok(());
     };
-    let parsed = from_row(&row)?;
-    let confirmed = users::find_by_id(&mut *tx, user_id)
-        .await?
-        .is_some_and(|u| u.confirmed_at.is_some());
-    row.next_send_at = next_send_at(&mut *tx, &parsed.schedule, confirmed, row.paused).await?;
+    let before = row.clone();
+    move_next_send(&mut *tx, user_id, &before, &mut row).await?;
     preferences::update(&mut *tx, user_id, &row).await?;
     Ok(())
 }

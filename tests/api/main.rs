@@ -21,6 +21,7 @@ mod outbox;
 mod password_reset;
 mod preferences;
 mod retention;
+mod scheduling;
 mod ses_mailer;
 mod session_cookie;
 mod sns;
