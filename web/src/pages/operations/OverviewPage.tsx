@@ -83,7 +83,7 @@ export function OverviewPage() {
             <p>
               {o.suppressed_addresses === 0
                 ? "No address is suppressed."
-                : `${plural(o.suppressed_addresses, "address", "addresses")} get no email after a bounce, a complaint or by hand.`}{" "}
+                : `${plural(o.suppressed_addresses, "address", "addresses")} ${o.suppressed_addresses === 1 ? "gets" : "get"} no email after a bounce, a complaint or by hand.`}{" "}
               <Link to="/operations/suppressions">See suppressions</Link>
             </p>
           </section>
