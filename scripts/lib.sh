@@ -718,6 +718,10 @@ browser_tests() {
     pg_psql -d postgres -v name="$db" <<<'drop database if exists :"name" with (force)' >/dev/null
     pg_psql -d postgres -v name="$db" <<<'create database :"name"' >/dev/null
     local log="$STATE_DIR/e2e-service.log"
+    # The operator journey signs this address up (new each run: the SES emulator's
+    # mailbox outlives the database) and lifts the suppression seeded below.
+    local operator="operator-$(date +%s)-$RANDOM@example.com"
+    local suppressed="bounced-$(date +%s)-$RANDOM@example.com"
     local svc_env=(
         DATABASE_URL="$PG_URL_BASE/$db"
         QUOTIDIAN_BIND="127.0.0.1:$port"
@@ -730,6 +734,7 @@ browser_tests() {
         QUOTIDIAN_LOG_FORMAT=json
         # Every browser test signs up from 127.0.0.1; the limit itself has API tests.
         QUOTIDIAN_SIGNUPS_PER_CLIENT_PER_HOUR=100
+        QUOTIDIAN_OPERATOR_EMAILS="$operator"
     )
     env "${svc_env[@]}" "$ROOT/target/debug/quotidian" setup-audit >"$log" 2>&1 || {
         log_tail "$log"
@@ -749,8 +754,12 @@ browser_tests() {
         say "the service for the browser tests did not come up (log: $log)"
         return 1
     fi
+    # A bounce as SES would have reported it (the webhook only believes signed SNS).
+    pg_psql -d "$db" -v email="$suppressed" \
+        <<<"insert into suppressed_addresses (email, reason, detail) values (:'email', 'bounce', 'Permanent/General: smtp; 550 5.1.1 user unknown')" >/dev/null
     local status=0
     (cd "$WEB_DIR" && E2E_BASE_URL="http://127.0.0.1:$port" SES_URL="$AWS_ENDPOINT_URL_SESV2" \
+        E2E_OPERATOR_EMAIL="$operator" E2E_SUPPRESSED_EMAIL="$suppressed" \
         CHROMIUM="$CHROMIUM" npm run --silent e2e) || status=$?
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true

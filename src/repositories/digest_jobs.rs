@@ -92,7 +92,7 @@ pub async fn get_run(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Ru
         .await
 }
 
-/// Jobs of a run that did not end as sent, for operators.
+/// Jobs of a run that did not end as sent, for operators, with their audit record.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RunProblemRow {
     pub job_id: i64,
@@ -101,6 +101,9 @@ pub struct RunProblemRow {
     pub status: String,
     pub attempts: i32,
     pub last_error: Option<String>,
+    /// The delivery record's key in the audit bucket; none while the job has no record.
+    pub audit_key: Option<String>,
+    pub audit_written_at: Option<DateTime<Utc>>,
 }
 
 pub async fn run_problems(
@@ -108,10 +111,19 @@ pub async fn run_problems(
     run_id: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<RunProblemRow>> {
+    // A job has one delivery record (it is queued when the job finishes); the first
+    // one is taken should that ever change. `audit_outbox_delivery_job_idx`.
     sqlx::query_as(
-        "select id as job_id, user_id, local_date, status, attempts, last_error
-         from digest_jobs where run_id = $1 and status in ('failed', 'skipped', 'missed')
-         order by id limit $2",
+        "select j.id as job_id, j.user_id, j.local_date, j.status, j.attempts, j.last_error,
+                a.key as audit_key, a.written_at as audit_written_at
+         from digest_jobs j
+         left join lateral (
+             select key, written_at from audit_outbox
+             where kind = 'delivery' and body ->> 'job_id' = j.id::text
+             order by id limit 1
+         ) a on true
+         where j.run_id = $1 and j.status in ('failed', 'skipped', 'missed')
+         order by j.id limit $2",
     )
     .bind(run_id)
     .bind(limit)

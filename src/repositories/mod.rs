@@ -7,6 +7,7 @@ pub mod digest;
 pub mod digest_jobs;
 pub mod market;
 pub mod metrics;
+pub mod operations;
 pub mod outbox;
 pub mod pacing;
 pub mod preferences;

@@ -25,12 +25,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Serialize, ToSchema)]
-#[schema(example = json!({"id": "0d7c2a4e-6a43-4f0e-9d85-2b1f0b7f6c11", "email": "ada@example.com", "created_at": "2026-11-21T09:00:00Z", "confirmed_at": "2026-11-21T09:05:00Z"}))]
+#[schema(example = json!({"id": "0d7c2a4e-6a43-4f0e-9d85-2b1f0b7f6c11", "email": "ada@example.com", "created_at": "2026-11-21T09:00:00Z", "confirmed_at": "2026-11-21T09:05:00Z", "operator": false}))]
 pub struct MeResponse {
     pub id: Uuid,
     pub email: String,
     pub created_at: DateTime<Utc>,
     pub confirmed_at: Option<DateTime<Utc>>,
+    /// True for the accounts in `QUOTIDIAN_OPERATOR_EMAILS`, which may use the
+    /// `/api/v1/operator/...` resources.
+    pub operator: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -70,7 +73,9 @@ pub async fn get_me(
     user: CurrentUser,
 ) -> Result<Json<MeResponse>, ApiError> {
     let profile = accounts::profile(&state, &user).await?;
+    let operator = state.config.is_operator(&profile.email);
     Ok(Json(MeResponse {
+        operator,
         id: profile.user_id,
         email: profile.email,
         created_at: profile.created_at,

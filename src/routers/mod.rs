@@ -70,7 +70,7 @@ be this service's public URL. Clients that send neither header (curl, servers) a
         (name = "watchlist", description = "The symbols the digest covers"),
         (name = "preferences", description = "When the digest is sent and what it holds"),
         (name = "digests", description = "The daily digest: preview, send now, and the history of what was sent"),
-        (name = "operations", description = "Health, readiness and, for operators, extraction and digest runs and suppressed addresses"),
+        (name = "operations", description = "Health, readiness and, for operators, an overview of queues and budgets, extraction and digest runs and suppressed addresses"),
         (name = "webhooks", description = "Callbacks from AWS: SES bounces and complaints through SNS"),
     ),
     components(schemas(Problem, FieldError))

@@ -15,12 +15,14 @@ use crate::domain::{DomainError, EmailAddress};
 use crate::error::{ApiError, Problem};
 use crate::repositories::digest_jobs::{self, RunProblemRow, RunSummaryRow};
 use crate::repositories::market::{self, FailureRow, RunRow};
+use crate::repositories::operations::{self, QueuesRow};
 use crate::repositories::suppressions::{self, SuppressionRow};
 use crate::services::accounts::CurrentUser;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(get_overview))
         .routes(routes!(list_runs))
         .routes(routes!(get_run))
         .routes(routes!(list_digest_runs))
@@ -35,6 +37,129 @@ fn require_operator(state: &AppState, user: &CurrentUser) -> Result<(), ApiError
     } else {
         Err(ApiError::forbidden())
     }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Queue {
+    /// Items waiting: not yet sent (email), not yet finished (digests: pending,
+    /// claimed or being sent), not yet stored in S3 (audit records).
+    pub depth: i64,
+    /// When the oldest waiting item was queued; null when the queue is empty.
+    pub oldest_queued_at: Option<DateTime<Utc>>,
+    /// How long the oldest waiting item has waited, in whole seconds; null when empty.
+    pub oldest_age_secs: Option<i64>,
+}
+
+impl Queue {
+    fn new(depth: i64, oldest: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Self {
+        Self {
+            depth,
+            oldest_queued_at: oldest,
+            oldest_age_secs: oldest.map(|at| (now - at).num_seconds().max(0)),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Queues {
+    /// Transactional emails (confirmation, password reset, notices).
+    pub email_outbox: Queue,
+    /// Digests queued or being sent.
+    pub digest_jobs: Queue,
+    /// Audit records waiting to be put to S3.
+    pub audit_outbox: Queue,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FinnhubBudget {
+    /// `finnhub`, or `sample` when the offline sample data stands in (no API key).
+    pub source: String,
+    /// The plan's limit (`QUOTIDIAN_FINNHUB_CALLS_PER_MINUTE`), per process.
+    pub calls_per_minute: u32,
+    /// The per-second cap (`QUOTIDIAN_FINNHUB_CALLS_PER_SECOND`), per process.
+    pub calls_per_second: u32,
+    /// Extraction responses stored in the last minute by every process: one per
+    /// request that got an answer, retries and symbol searches not counted.
+    pub calls_last_minute: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SesBudget {
+    /// Digest sends per second this process paces itself to: `QUOTIDIAN_SES_MAX_SEND_RATE`,
+    /// or the account's maximum send rate from SES.
+    pub send_rate_per_second: f64,
+    /// True when the rate was set by `QUOTIDIAN_SES_MAX_SEND_RATE` rather than read from SES.
+    pub configured: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "as_of": "2026-11-23T12:31:00Z",
+    "queues": {
+        "email_outbox": {"depth": 0, "oldest_queued_at": null, "oldest_age_secs": null},
+        "digest_jobs": {"depth": 3, "oldest_queued_at": "2026-11-23T12:30:00Z", "oldest_age_secs": 60},
+        "audit_outbox": {"depth": 5, "oldest_queued_at": "2026-11-23T12:30:01Z", "oldest_age_secs": 59}
+    },
+    "finnhub": {"source": "finnhub", "calls_per_minute": 60, "calls_per_second": 30, "calls_last_minute": 41},
+    "ses": {"send_rate_per_second": 14.0, "configured": false},
+    "suppressed_addresses": 2
+}))]
+pub struct Overview {
+    /// The database's clock when the counts were taken.
+    pub as_of: DateTime<Utc>,
+    pub queues: Queues,
+    pub finnhub: FinnhubBudget,
+    /// The SES budget of the process that answered.
+    pub ses: SesBudget,
+    /// Addresses no email goes to.
+    pub suppressed_addresses: i64,
+}
+
+/// The state of the service at a glance.
+///
+/// Operators only. How many emails, digests and audit records wait and how long the
+/// oldest has waited; the Finnhub budget and the calls made in the last minute; the
+/// SES send rate in use; how many addresses are suppressed.
+#[utoipa::path(
+    get, path = "/api/v1/operator/overview", tag = "operations",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Queues and budgets now", body = Overview),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_overview(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Overview>, ApiError> {
+    require_operator(&state, &user)?;
+    let q: QueuesRow = operations::queues(&state.db)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let source = state.market_source.as_str();
+    let calls_last_minute = operations::market_calls_last_minute(&state.db, source)
+        .await
+        .map_err(anyhow::Error::from)?;
+    Ok(Json(Overview {
+        as_of: q.as_of,
+        queues: Queues {
+            email_outbox: Queue::new(q.email_pending, q.email_oldest, q.as_of),
+            digest_jobs: Queue::new(q.digest_pending, q.digest_oldest, q.as_of),
+            audit_outbox: Queue::new(q.audit_pending, q.audit_oldest, q.as_of),
+        },
+        finnhub: FinnhubBudget {
+            source: source.to_owned(),
+            calls_per_minute: state.config.finnhub_calls_per_minute.get(),
+            calls_per_second: state.config.finnhub_calls_per_second.get(),
+            calls_last_minute,
+        },
+        ses: SesBudget {
+            send_rate_per_second: state.ses_pacer_rate(),
+            configured: state.config.digest.max_send_rate.is_some(),
+        },
+        suppressed_addresses: q.suppressed,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -243,6 +368,12 @@ pub struct DigestRunProblem {
     pub status: String,
     pub attempts: i32,
     pub reason: Option<String>,
+    /// The key of the digest's audit record in the audit bucket
+    /// (`deliveries/<local date>/<record id>.json`); null while it has none.
+    #[schema(example = "deliveries/2026-11-23/5f0c7a52-8a0e-4c1b-9d59-0f4b7a6c2e11.json")]
+    pub audit_key: Option<String>,
+    /// When the record was put to the bucket; null while it waits in the audit outbox.
+    pub audit_stored_at: Option<DateTime<Utc>>,
 }
 
 impl From<RunProblemRow> for DigestRunProblem {
@@ -254,6 +385,8 @@ impl From<RunProblemRow> for DigestRunProblem {
             status: r.status,
             attempts: r.attempts,
             reason: r.last_error,
+            audit_key: r.audit_key,
+            audit_stored_at: r.audit_written_at,
         }
     }
 }
@@ -270,8 +403,11 @@ pub struct DigestRunList {
 pub struct DigestRunDetail {
     #[serde(flatten)]
     pub run: DigestRun,
-    /// Up to 500 digests of the run that were not sent, with the reason.
+    /// Up to 500 digests of the run that were not sent, with the reason and audit record.
     pub problems: Vec<DigestRunProblem>,
+    /// The S3 bucket the audit records are put to (`QUOTIDIAN_S3_BUCKET`).
+    #[schema(example = "quotidian-audit")]
+    pub audit_bucket: String,
 }
 
 /// List digest runs.
@@ -341,6 +477,7 @@ pub async fn get_digest_run(
     Ok(Json(DigestRunDetail {
         run: run.into(),
         problems: problems.into_iter().map(Into::into).collect(),
+        audit_bucket: state.config.s3_bucket.clone(),
     }))
 }
 

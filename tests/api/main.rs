@@ -17,6 +17,7 @@ mod health;
 mod helpers;
 mod metrics;
 mod openapi;
+mod operator;
 mod outbox;
 mod password_reset;
 mod preferences;

@@ -139,8 +139,7 @@ export async function checkScreen(page: Page, screen: string): Promise<void> {
 }
 
 /** Signs up and confirms through the API (for tests about later screens). */
-export async function confirmedAccount(tag: string): Promise<string> {
-  const email = uniqueEmail(tag);
+export async function confirmedAccount(tag: string, email = uniqueEmail(tag)): Promise<string> {
   const signup = await fetch(`${BASE_URL}/api/v1/auth/signup`, {
     method: "POST",
     headers: { "content-type": "application/json" },

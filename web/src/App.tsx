@@ -16,6 +16,13 @@ import { ResetPasswordPage } from "./pages/ResetPasswordPage";
 import { SchedulePage } from "./pages/SchedulePage";
 import { SignupPage } from "./pages/SignupPage";
 import { WatchlistPage } from "./pages/WatchlistPage";
+import { DigestRunPage } from "./pages/operations/DigestRunPage";
+import { DigestRunsPage } from "./pages/operations/DigestRunsPage";
+import { EtlRunPage } from "./pages/operations/EtlRunPage";
+import { EtlRunsPage } from "./pages/operations/EtlRunsPage";
+import { OperationsLayout } from "./pages/operations/OperationsLayout";
+import { OverviewPage } from "./pages/operations/OverviewPage";
+import { SuppressionsPage } from "./pages/operations/SuppressionsPage";
 
 /** `/`: the watchlist when logged in, else the login page. */
 function Home() {
@@ -43,6 +50,14 @@ export function AppRoutes() {
           <Route path="history" element={<HistoryPage />} />
           <Route path="history/:id" element={<DigestDetailPage />} />
           <Route path="account" element={<AccountPage />} />
+          <Route path="operations" element={<OperationsLayout />}>
+            <Route index element={<OverviewPage />} />
+            <Route path="digest-runs" element={<DigestRunsPage />} />
+            <Route path="digest-runs/:id" element={<DigestRunPage />} />
+            <Route path="etl-runs" element={<EtlRunsPage />} />
+            <Route path="etl-runs/:id" element={<EtlRunPage />} />
+            <Route path="suppressions" element={<SuppressionsPage />} />
+          </Route>
         </Route>
         <Route path="*" element={<NotFoundPage />} />
       </Route>

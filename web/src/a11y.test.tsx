@@ -1,7 +1,14 @@
 import { screen } from "@testing-library/react";
 import axe from "axe-core";
 import { describe, expect, it } from "vitest";
-import { LOGGED_IN, LOGGED_OUT, mockApi, problem, validation } from "./test/mockApi";
+import { AS_OPERATOR, LOGGED_IN, LOGGED_OUT, mockApi, problem, validation } from "./test/mockApi";
+import {
+  DIGEST_RUN_DETAIL,
+  OVERVIEW,
+  SUPPRESSIONS,
+  digestRun,
+  etlRun,
+} from "./test/operatorFixtures";
 import { renderApp } from "./test/renderApp";
 
 /**
@@ -92,6 +99,57 @@ describe("accessibility (axe-core)", () => {
       expect(await axeViolations()).toEqual([]);
     });
   }
+
+  const OPERATOR_API = {
+    ...AS_OPERATOR,
+    "GET /api/v1/operator/overview": { body: OVERVIEW },
+    "GET /api/v1/operator/digest-runs": {
+      body: { runs: [digestRun(7, new Date().toISOString()), digestRun(5, "2026-11-21T12:30:00Z")], next_before: 5 },
+    },
+    "GET /api/v1/operator/digest-runs/7": { body: DIGEST_RUN_DETAIL },
+    "GET /api/v1/operator/etl-runs": { body: { runs: [etlRun(42)], next_before: null } },
+    "GET /api/v1/operator/etl-runs/42": {
+      body: {
+        ...etlRun(42),
+        failure_details: [
+          { symbol: "ZZZZ", endpoint: "/quote", outcome: "no_data", reason: "no quote", recorded_at: "2026-11-23T11:00:05Z" },
+        ],
+      },
+    },
+    "GET /api/v1/operator/suppressions": { body: SUPPRESSIONS },
+  };
+  const operatorScreens: [string, string, RegExp][] = [
+    ["/operations", "Operations", /41 of 60/],
+    ["/operations/digest-runs", "Digest runs", /Run 7/],
+    ["/operations/digest-runs/7", "Digest run 7", /deliveries\//],
+    ["/operations/etl-runs", "ETL runs", /Run 42/],
+    ["/operations/etl-runs/42", "ETL run 42", /ZZZZ/],
+    ["/operations/suppressions", "Suppressed addresses", /gone@example.com/],
+  ];
+  for (const [path, heading, loaded] of operatorScreens) {
+    it(`${path} has no violations`, async () => {
+      mockApi(OPERATOR_API);
+      renderApp(path);
+      await screen.findByRole("heading", { level: 1, name: heading });
+      await screen.findAllByText(loaded);
+      expect(await axeViolations()).toEqual([]);
+    });
+  }
+
+  it("a suppression's open confirmation has no violations", async () => {
+    mockApi(OPERATOR_API);
+    const { user } = renderApp("/operations/suppressions");
+    await user.click(await screen.findByRole("button", { name: "Lift the suppression of gone@example.com" }));
+    await screen.findByRole("button", { name: "Yes, lift the suppression" });
+    expect(await axeViolations()).toEqual([]);
+  });
+
+  it("/operations for someone who is not an operator has no violations", async () => {
+    mockApi(LOGGED_IN);
+    renderApp("/operations");
+    await screen.findByRole("heading", { level: 1, name: "Operators only" });
+    expect(await axeViolations()).toEqual([]);
+  });
 
   it("a form showing field errors and an alert has no violations", async () => {
     mockApi({

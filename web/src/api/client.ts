@@ -27,6 +27,17 @@ export type DigestSummary = Schemas["DigestSummary"];
 export type DigestList = Schemas["DigestList"];
 export type SentDigest = Schemas["SentDigest"];
 export type Revoked = Schemas["RevokedResponse"];
+export type Overview = Schemas["Overview"];
+export type Queue = Schemas["Queue"];
+export type DigestRun = Schemas["DigestRun"];
+export type DigestRunList = Schemas["DigestRunList"];
+export type DigestRunDetail = Schemas["DigestRunDetail"];
+export type DigestRunProblem = Schemas["DigestRunProblem"];
+export type EtlRun = Schemas["EtlRun"];
+export type EtlRunList = Schemas["EtlRunList"];
+export type EtlRunDetail = Schemas["EtlRunDetail"];
+export type Suppression = Schemas["Suppression"];
+export type SuppressionList = Schemas["SuppressionList"];
 
 /** Same-origin in production (the service serves the page) and through Vite's proxy in dev. */
 function baseUrl(): string {
@@ -131,4 +142,35 @@ export const api = {
     ),
   digest: (id: number, { signal }: Signal = {}) =>
     unwrap(client.GET("/api/v1/digests/{id}", { params: { path: { id } }, signal })),
+
+  // Operations (operators only: everyone else gets 403 `forbidden`)
+  operatorOverview: ({ signal }: Signal = {}) =>
+    unwrap(client.GET("/api/v1/operator/overview", { signal })),
+  digestRuns: (before: number | null = null, { signal }: Signal = {}) =>
+    unwrap(
+      client.GET("/api/v1/operator/digest-runs", {
+        params: { query: before !== null ? { before } : {} },
+        signal,
+      }),
+    ),
+  digestRun: (id: number, { signal }: Signal = {}) =>
+    unwrap(client.GET("/api/v1/operator/digest-runs/{id}", { params: { path: { id } }, signal })),
+  etlRuns: (before: number | null = null, { signal }: Signal = {}) =>
+    unwrap(
+      client.GET("/api/v1/operator/etl-runs", {
+        params: { query: before !== null ? { before } : {} },
+        signal,
+      }),
+    ),
+  etlRun: (id: number, { signal }: Signal = {}) =>
+    unwrap(client.GET("/api/v1/operator/etl-runs/{id}", { params: { path: { id } }, signal })),
+  suppressions: (before: string | null = null, { signal }: Signal = {}) =>
+    unwrap(
+      client.GET("/api/v1/operator/suppressions", {
+        params: { query: before ? { before } : {} },
+        signal,
+      }),
+    ),
+  liftSuppression: (email: string) =>
+    unwrap(client.DELETE("/api/v1/operator/suppressions/{email}", { params: { path: { email } } })),
 };

@@ -356,6 +356,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/operator/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The state of the service at a glance.
+         * @description Operators only. How many emails, digests and audit records wait and how long the
+         *     oldest has waited; the Finnhub budget and the calls made in the last minute; the
+         *     SES send rate in use; how many addresses are suppressed.
+         */
+        get: operations["get_overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/operator/suppressions": {
         parameters: {
             query?: never;
@@ -747,7 +769,12 @@ export interface components {
             trigger: string;
         };
         DigestRunDetail: components["schemas"]["DigestRun"] & {
-            /** @description Up to 500 digests of the run that were not sent, with the reason. */
+            /**
+             * @description The S3 bucket the audit records are put to (`QUOTIDIAN_S3_BUCKET`).
+             * @example quotidian-audit
+             */
+            audit_bucket: string;
+            /** @description Up to 500 digests of the run that were not sent, with the reason and audit record. */
             problems: components["schemas"]["DigestRunProblem"][];
         };
         DigestRunList: {
@@ -762,6 +789,17 @@ export interface components {
         DigestRunProblem: {
             /** Format: int32 */
             attempts: number;
+            /**
+             * @description The key of the digest's audit record in the audit bucket
+             *     (`deliveries/<local date>/<record id>.json`); null while it has none.
+             * @example deliveries/2026-11-23/5f0c7a52-8a0e-4c1b-9d59-0f4b7a6c2e11.json
+             */
+            audit_key?: string | null;
+            /**
+             * Format: date-time
+             * @description When the record was put to the bucket; null while it waits in the audit outbox.
+             */
+            audit_stored_at?: string | null;
             /** Format: int64 */
             job_id: number;
             /** Format: date */
@@ -888,6 +926,26 @@ export interface components {
             field: string;
             message: string;
         };
+        FinnhubBudget: {
+            /**
+             * Format: int64
+             * @description Extraction responses stored in the last minute by every process: one per
+             *     request that got an answer, retries and symbol searches not counted.
+             */
+            calls_last_minute: number;
+            /**
+             * Format: int32
+             * @description The plan's limit (`QUOTIDIAN_FINNHUB_CALLS_PER_MINUTE`), per process.
+             */
+            calls_per_minute: number;
+            /**
+             * Format: int32
+             * @description The per-second cap (`QUOTIDIAN_FINNHUB_CALLS_PER_SECOND`), per process.
+             */
+            calls_per_second: number;
+            /** @description `finnhub`, or `sample` when the offline sample data stands in (no API key). */
+            source: string;
+        };
         /**
          * @example {
          *       "email": "ada@example.com",
@@ -903,7 +961,8 @@ export interface components {
          *       "confirmed_at": "2026-11-21T09:05:00Z",
          *       "created_at": "2026-11-21T09:00:00Z",
          *       "email": "ada@example.com",
-         *       "id": "0d7c2a4e-6a43-4f0e-9d85-2b1f0b7f6c11"
+         *       "id": "0d7c2a4e-6a43-4f0e-9d85-2b1f0b7f6c11",
+         *       "operator": false
          *     }
          */
         MeResponse: {
@@ -914,6 +973,11 @@ export interface components {
             email: string;
             /** Format: uuid */
             id: string;
+            /**
+             * @description True for the accounts in `QUOTIDIAN_OPERATOR_EMAILS`, which may use the
+             *     `/api/v1/operator/...` resources.
+             */
+            operator: boolean;
         };
         /**
          * @example {
@@ -922,6 +986,55 @@ export interface components {
          */
         MessageResponse: {
             message: string;
+        };
+        /**
+         * @example {
+         *       "as_of": "2026-11-23T12:31:00Z",
+         *       "finnhub": {
+         *         "calls_last_minute": 41,
+         *         "calls_per_minute": 60,
+         *         "calls_per_second": 30,
+         *         "source": "finnhub"
+         *       },
+         *       "queues": {
+         *         "audit_outbox": {
+         *           "depth": 5,
+         *           "oldest_age_secs": 59,
+         *           "oldest_queued_at": "2026-11-23T12:30:01Z"
+         *         },
+         *         "digest_jobs": {
+         *           "depth": 3,
+         *           "oldest_age_secs": 60,
+         *           "oldest_queued_at": "2026-11-23T12:30:00Z"
+         *         },
+         *         "email_outbox": {
+         *           "depth": 0,
+         *           "oldest_age_secs": null,
+         *           "oldest_queued_at": null
+         *         }
+         *       },
+         *       "ses": {
+         *         "configured": false,
+         *         "send_rate_per_second": 14
+         *       },
+         *       "suppressed_addresses": 2
+         *     }
+         */
+        Overview: {
+            /**
+             * Format: date-time
+             * @description The database's clock when the counts were taken.
+             */
+            as_of: string;
+            finnhub: components["schemas"]["FinnhubBudget"];
+            queues: components["schemas"]["Queues"];
+            /** @description The SES budget of the process that answered. */
+            ses: components["schemas"]["SesBudget"];
+            /**
+             * Format: int64
+             * @description Addresses no email goes to.
+             */
+            suppressed_addresses: number;
         };
         /**
          * @example {
@@ -1019,6 +1132,32 @@ export interface components {
             /** @description Stable identifier of the kind of problem, `urn:quotidian:problem:<slug>`. */
             type: string;
         };
+        Queue: {
+            /**
+             * Format: int64
+             * @description Items waiting: not yet sent (email), not yet finished (digests: pending,
+             *     claimed or being sent), not yet stored in S3 (audit records).
+             */
+            depth: number;
+            /**
+             * Format: int64
+             * @description How long the oldest waiting item has waited, in whole seconds; null when empty.
+             */
+            oldest_age_secs?: number | null;
+            /**
+             * Format: date-time
+             * @description When the oldest waiting item was queued; null when the queue is empty.
+             */
+            oldest_queued_at?: string | null;
+        };
+        Queues: {
+            /** @description Audit records waiting to be put to S3. */
+            audit_outbox: components["schemas"]["Queue"];
+            /** @description Digests queued or being sent. */
+            digest_jobs: components["schemas"]["Queue"];
+            /** @description Transactional emails (confirmation, password reset, notices). */
+            email_outbox: components["schemas"]["Queue"];
+        };
         /**
          * @example {
          *       "revoked": 3
@@ -1081,6 +1220,16 @@ export interface components {
             /** @description The plain-text part exactly as sent; null like `html`. */
             text?: string | null;
             trigger: string;
+        };
+        SesBudget: {
+            /** @description True when the rate was set by `QUOTIDIAN_SES_MAX_SEND_RATE` rather than read from SES. */
+            configured: boolean;
+            /**
+             * Format: double
+             * @description Digest sends per second this process paces itself to: `QUOTIDIAN_SES_MAX_SEND_RATE`,
+             *     or the account's maximum send rate from SES.
+             */
+            send_rate_per_second: number;
         };
         /**
          * @example {
@@ -2192,6 +2341,44 @@ export interface operations {
             };
             /** @description No such run */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_overview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queues and budgets now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Overview"];
+                };
+            };
+            /** @description No live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an operator */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

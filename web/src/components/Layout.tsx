@@ -16,6 +16,9 @@ const NAV_LINKS = [
   { to: "/account", label: "Account" },
 ] as const;
 
+/** Only for accounts in QUOTIDIAN_OPERATOR_EMAILS (`operator` in GET /api/v1/me). */
+const OPERATOR_LINK = { to: "/operations", label: "Operations" } as const;
+
 /** The frame of every screen: skip link, header (with the menu when logged in), main. */
 export function Layout() {
   const { state } = useAuth();
@@ -56,6 +59,8 @@ export function Layout() {
 }
 
 function MainNav() {
+  const { me } = useAuth();
+  const links = me?.operator ? [...NAV_LINKS, OPERATOR_LINK] : NAV_LINKS;
   const signedOutTo = useSignedOutNavigate();
   const logout = useAction(api.logout);
 
@@ -68,7 +73,7 @@ function MainNav() {
   return (
     <nav aria-label="Main" className="main-nav">
       <ul>
-        {NAV_LINKS.map((link) => (
+        {links.map((link) => (
           <li key={link.to}>
             <NavLink to={link.to}>{link.label}</NavLink>
           </li>

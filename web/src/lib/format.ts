@@ -40,6 +40,10 @@ const STATUS_LABELS: Record<string, string> = {
   failed: "Failed",
   skipped: "Skipped",
   missed: "Missed",
+  // Extraction runs
+  running: "Running",
+  succeeded: "Succeeded",
+  partial: "Partly failed",
 };
 
 /** A digest status for people. */
@@ -49,10 +53,49 @@ export function statusLabel(status: string): string {
 
 /** The CSS modifier for a status badge. */
 export function statusTone(status: string): "ok" | "pending" | "bad" | "neutral" {
-  if (status === "sent") return "ok";
-  if (status === "pending" || status === "claimed" || status === "sending") return "pending";
-  if (status === "failed" || status === "missed") return "bad";
+  if (status === "sent" || status === "succeeded") return "ok";
+  if (status === "pending" || status === "claimed" || status === "sending" || status === "running")
+    return "pending";
+  if (status === "failed" || status === "missed" || status === "partial") return "bad";
   return "neutral";
+}
+
+/** A wait in whole seconds for people: "45 s", "12 min", "3 h 5 min", "2 d 4 h". */
+export function formatAge(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s} s`;
+  const minutes = Math.floor(s / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  const days = Math.floor(hours / 24);
+  return hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
+}
+
+/** True when `iso` falls on today's date in the browser's zone. */
+export function isToday(iso: string, now: Date = new Date()): boolean {
+  const date = new Date(iso);
+  return (
+    date.getFullYear() === now.getFullYear() &&
+    date.getMonth() === now.getMonth() &&
+    date.getDate() === now.getDate()
+  );
+}
+
+const DIGEST_RUN_TRIGGERS: Record<string, string> = {
+  schedule: "Scheduled",
+  manual: "quotidian run",
+  send_now: "Send now",
+};
+
+/** What started a digest run, for people. */
+export function digestRunTrigger(trigger: string): string {
+  return DIGEST_RUN_TRIGGERS[trigger] ?? trigger;
+}
+
+/** "1 digest", "3 digests". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 export function triggerLabel(trigger: string): string {

@@ -117,9 +117,12 @@ export const ME = {
   email: "ada@example.com",
   created_at: "2026-11-21T09:00:00Z",
   confirmed_at: "2026-11-21T09:05:00Z",
+  operator: false,
 };
 
 export const LOGGED_IN = { "GET /api/v1/me": { body: ME } };
+/** Logged in as an account in QUOTIDIAN_OPERATOR_EMAILS. */
+export const AS_OPERATOR = { "GET /api/v1/me": { body: { ...ME, operator: true } } };
 export const LOGGED_OUT = {
   "GET /api/v1/me": problem(401, "unauthenticated", "This needs a valid session: log in first."),
 };
