@@ -85,11 +85,14 @@ pub struct FinnhubBudget {
 
 #[derive(Serialize, ToSchema)]
 pub struct SesBudget {
-    /// Digest sends per second this process paces itself to: `QUOTIDIAN_SES_MAX_SEND_RATE`,
-    /// or the account's maximum send rate from SES.
+    /// Digest sends per second: `QUOTIDIAN_SES_MAX_SEND_RATE`, or the account's maximum
+    /// send rate from SES.
     pub send_rate_per_second: f64,
     /// True when the rate was set by `QUOTIDIAN_SES_MAX_SEND_RATE` rather than read from SES.
     pub configured: bool,
+    /// True when every process on the database shares the rate (`QUOTIDIAN_SES_PACING=global`);
+    /// false when each process sends at it on its own.
+    pub shared: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -101,7 +104,7 @@ pub struct SesBudget {
         "audit_outbox": {"depth": 5, "oldest_queued_at": "2026-11-23T12:30:01Z", "oldest_age_secs": 59}
     },
     "finnhub": {"source": "finnhub", "calls_per_minute": 60, "calls_per_second": 30, "calls_last_minute": 41},
-    "ses": {"send_rate_per_second": 14.0, "configured": false},
+    "ses": {"send_rate_per_second": 14.0, "configured": false, "shared": true},
     "suppressed_addresses": 2
 }))]
 pub struct Overview {
@@ -157,6 +160,7 @@ pub async fn get_overview(
         ses: SesBudget {
             send_rate_per_second: state.ses_pacer_rate(),
             configured: state.config.digest.max_send_rate.is_some(),
+            shared: state.ses_pacer.scope() == crate::services::pacing::Scope::Global,
         },
         suppressed_addresses: q.suppressed,
     }))

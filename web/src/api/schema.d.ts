@@ -575,7 +575,8 @@ export interface paths {
         };
         /**
          * Readiness.
-         * @description Ready when the database answers within two seconds.
+         * @description Ready when the database answers within two seconds and no background loop (email
+         *     outbox, scheduler, delivery, audit, maintenance) has stopped for good.
          */
         get: operations["readyz"];
         put?: never;
@@ -1015,7 +1016,8 @@ export interface components {
          *       },
          *       "ses": {
          *         "configured": false,
-         *         "send_rate_per_second": 14
+         *         "send_rate_per_second": 14,
+         *         "shared": true
          *       },
          *       "suppressed_addresses": 2
          *     }
@@ -1226,10 +1228,15 @@ export interface components {
             configured: boolean;
             /**
              * Format: double
-             * @description Digest sends per second this process paces itself to: `QUOTIDIAN_SES_MAX_SEND_RATE`,
-             *     or the account's maximum send rate from SES.
+             * @description Digest sends per second: `QUOTIDIAN_SES_MAX_SEND_RATE`, or the account's maximum
+             *     send rate from SES.
              */
             send_rate_per_second: number;
+            /**
+             * @description True when every process on the database shares the rate (`QUOTIDIAN_SES_PACING=global`);
+             *     false when each process sends at it on its own.
+             */
+            shared: boolean;
         };
         /**
          * @example {
@@ -2945,7 +2952,7 @@ export interface operations {
                     "application/json": components["schemas"]["Status"];
                 };
             };
-            /** @description The database is unreachable */
+            /** @description The database is unreachable, or a background loop died */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -69,7 +69,7 @@ export function OverviewPage() {
                 <h3>Amazon SES</h3>
                 <p className="ops-figure">{o.ses.send_rate_per_second} a second</p>
                 <p>
-                  digest sends, paced per process;{" "}
+                  digest sends, {o.ses.shared ? "shared by every process" : "paced per process"};{" "}
                   {o.ses.configured
                     ? "set by QUOTIDIAN_SES_MAX_SEND_RATE"
                     : "the account's maximum send rate from SES"}
