@@ -271,21 +271,7 @@ async fn three_workers_one_killed_nobody_gets_two_and_everything_is_audited() {
     }
 
     // What the SES stand-in holds for these people.
-    let store_json: Value = reqwest::get(format!("{}/store", env("AWS_ENDPOINT_URL_SESV2")))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut received: HashMap<String, usize> = HashMap::new();
-    for mail in store_json["emails"].as_array().unwrap() {
-        for to in mail["destination"]["to"].as_array().into_iter().flatten() {
-            let to = to.as_str().unwrap();
-            if to.ends_with(&domain) {
-                *received.entry(to.to_owned()).or_default() += 1;
-            }
-        }
-    }
+    let received = received_at(&domain).await;
     let twice: Vec<_> = received.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "people with two digests: {twice:?}");
 
@@ -350,6 +336,47 @@ async fn three_workers_one_killed_nobody_gets_two_and_everything_is_audited() {
     assert!(sent >= PEOPLE - 100, "only {sent} sent");
 }
 
+/// Waits until every one of `people` has a job and none is still open.
+async fn wait_all_final(db: &PgPool, people: i64, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let open = count(
+            db,
+            "select count(*) from digest_jobs where status in ('pending', 'claimed', 'sending')",
+        )
+        .await;
+        let jobs = count(db, "select count(*) from digest_jobs").await;
+        if jobs == people && open == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not finished: {jobs} jobs, {open} open"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// How many emails the SES emulator holds for each address at `domain`.
+async fn received_at(domain: &str) -> HashMap<String, usize> {
+    let store_json: Value = reqwest::get(format!("{}/store", env("AWS_ENDPOINT_URL_SESV2")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut received: HashMap<String, usize> = HashMap::new();
+    for mail in store_json["emails"].as_array().unwrap() {
+        for to in mail["destination"]["to"].as_array().into_iter().flatten() {
+            let to = to.as_str().unwrap();
+            if to.ends_with(domain) {
+                *received.entry(to.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    received
+}
+
 /// Asks a worker to stop as a deploy does (SIGTERM) and waits for it to exit; returns
 /// how long that took. A worker must exit 0 after finishing what it had in flight.
 fn terminate(worker: &mut Child) -> Duration {
@@ -406,44 +433,14 @@ async fn a_rolling_restart_with_sigterm_loses_no_digest() {
         workers[i] = start_worker(&database_url, &ses, 20 + i);
     }
 
-    let deadline = Instant::now() + Duration::from_secs(240);
-    loop {
-        let open = count(
-            &db,
-            "select count(*) from digest_jobs where status in ('pending', 'claimed', 'sending')",
-        )
-        .await;
-        let jobs = count(&db, "select count(*) from digest_jobs").await;
-        if jobs == PEOPLE && open == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not finished: {jobs} jobs, {open} open"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    wait_all_final(&db, PEOPLE, Duration::from_secs(240)).await;
     let finished = started.elapsed();
     for mut w in workers {
         let _ = w.kill();
         let _ = w.wait();
     }
 
-    let store_json: Value = reqwest::get(format!("{}/store", env("AWS_ENDPOINT_URL_SESV2")))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut received: HashMap<String, usize> = HashMap::new();
-    for mail in store_json["emails"].as_array().unwrap() {
-        for to in mail["destination"]["to"].as_array().into_iter().flatten() {
-            let to = to.as_str().unwrap();
-            if to.ends_with(&domain) {
-                *received.entry(to.to_owned()).or_default() += 1;
-            }
-        }
-    }
+    let received = received_at(&domain).await;
     let twice = received.values().filter(|n| **n > 1).count();
     let failed: Vec<(String, Option<String>)> = sqlx::query_as(
         "select u.email, j.last_error from digest_jobs j join users u on u.id = j.user_id
@@ -499,23 +496,7 @@ async fn three_workers_share_one_send_rate() {
     let mut workers: Vec<Child> = (0..WORKERS)
         .map(|n| start_worker_with(&database_url, &ses, 30 + n, &settings))
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let open = count(
-            &db,
-            "select count(*) from digest_jobs where status in ('pending', 'claimed', 'sending')",
-        )
-        .await;
-        let jobs = count(&db, "select count(*) from digest_jobs").await;
-        if jobs == N && open == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not finished: {jobs} jobs, {open} open"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_all_final(&db, N, Duration::from_secs(180)).await;
     for w in &mut workers {
         let _ = w.kill();
         let _ = w.wait();

@@ -44,6 +44,39 @@ async fn wait_for_emails(to: &str, subject: &str, n: usize) -> Vec<serde_json::V
     }
 }
 
+/// Sixty logins with the old password, one every 5 ms, each from its own client; the
+/// clients come back with their answers.
+fn login_stream(
+    app: &TestApp,
+    email: &str,
+) -> tokio::task::JoinHandle<Vec<(StatusCode, reqwest::Client)>> {
+    let address = app.address.clone();
+    let email = email.to_owned();
+    tokio::spawn(async move {
+        let mut handles = Vec::new();
+        for _ in 0..60 {
+            let address = address.clone();
+            let email = email.clone();
+            handles.push(tokio::spawn(async move {
+                let client = new_client();
+                let response = client
+                    .post(format!("{address}/api/v1/auth/login"))
+                    .json(&json!({"email": email, "password": PASSWORD}))
+                    .send()
+                    .await
+                    .unwrap();
+                (response.status(), client)
+            }));
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.unwrap());
+        }
+        out
+    })
+}
+
 async fn me_status(app: &TestApp, client: &reqwest::Client) -> StatusCode {
     client
         .get(app.url("/api/v1/me"))
@@ -163,33 +196,7 @@ async fn no_session_outlives_a_reset_even_when_a_login_races_it() {
 
     // A stream of logins with the old password, one every few milliseconds, around the
     // reset.
-    let logins = {
-        let app_address = app.address.clone();
-        let email = email.clone();
-        tokio::spawn(async move {
-            let mut handles = Vec::new();
-            for _ in 0..60 {
-                let address = app_address.clone();
-                let email = email.clone();
-                handles.push(tokio::spawn(async move {
-                    let client = new_client();
-                    let response = client
-                        .post(format!("{address}/api/v1/auth/login"))
-                        .json(&json!({"email": email, "password": PASSWORD}))
-                        .send()
-                        .await
-                        .unwrap();
-                    (response.status(), client)
-                }));
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            let mut out = Vec::new();
-            for h in handles {
-                out.push(h.await.unwrap());
-            }
-            out
-        })
-    };
+    let logins = login_stream(&app, &email);
     tokio::time::sleep(Duration::from_millis(60)).await;
     let reset = app
         .post(
@@ -239,33 +246,7 @@ async fn no_other_session_outlives_a_password_change_even_when_a_login_races_it(
     )
     .await;
     let email = app.confirmed_user().await;
-    let logins = {
-        let address = app.address.clone();
-        let email = email.clone();
-        tokio::spawn(async move {
-            let mut handles = Vec::new();
-            for _ in 0..60 {
-                let address = address.clone();
-                let email = email.clone();
-                handles.push(tokio::spawn(async move {
-                    let client = new_client();
-                    let response = client
-                        .post(format!("{address}/api/v1/auth/login"))
-                        .json(&json!({"email": email, "password": PASSWORD}))
-                        .send()
-                        .await
-                        .unwrap();
-                    (response.status(), client)
-                }));
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            let mut out = Vec::new();
-            for h in handles {
-                out.push(h.await.unwrap());
-            }
-            out
-        })
-    };
+    let logins = login_stream(&app, &email);
     tokio::time::sleep(Duration::from_millis(60)).await;
     let changed = app
         .api
