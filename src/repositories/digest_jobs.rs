@@ -459,6 +459,28 @@ pub async fn retry_later(
 }
 
 /// Claims whose lease ran out (the worker stopped before sending): back to `pending`.
+/// Extends the claims this worker still holds (jobs still `claimed` with the attempt
+/// it claimed them with) by `lease_secs` from now; returns how many.
+pub async fn extend_claims(
+    db: impl PgExecutor<'_>,
+    ids: &[i64],
+    attempts: &[i32],
+    lease_secs: f64,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "update digest_jobs j
+         set lease_until = now() + make_interval(secs => $3)
+         from unnest($1::bigint[], $2::int[]) as held (id, attempts)
+         where j.id = held.id and j.attempts = held.attempts and j.status = 'claimed'",
+    )
+    .bind(ids)
+    .bind(attempts)
+    .bind(lease_secs)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Gives back a job this worker claimed but will not send (it is shutting down):
 /// pending again at once, and the claim's attempt does not count. False when the
 /// claim is no longer this worker's.

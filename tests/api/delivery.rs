@@ -728,3 +728,63 @@ async fn suppressed_addresses_are_skipped_with_a_reason() {
     assert_eq!(list["digests"][0]["status"], "skipped");
     assert!(list["digests"][0]["reason"].as_str().is_some());
 }
+
+/// A batch whose market-data refresh takes longer than its claim lease must keep its
+/// claims: otherwise another worker takes the same jobs over, counting an attempt each
+/// time, while this one still means to send them.
+#[tokio::test]
+async fn a_slow_market_data_refresh_does_not_lose_the_batch_its_claims() {
+    use crate::finnhub_mock::{FinnhubMock, spawn_app_with_mock};
+    use quotidian::repositories::digest_jobs;
+    use quotidian::services::digest::delivery;
+    let mock = FinnhubMock::start().await;
+    // Quotes take 7 s: far past the 4 s claim lease (twice QUOTIDIAN_DIGEST_LEASE_SECS).
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/api/v1/quote"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(json!({"c": 10.0, "d": 0.5, "dp": 5.0, "h": 10.5, "l": 9.5, "o": 9.6, "pc": 9.5, "t": 1_764_000_000}))
+                .set_delay(Duration::from_secs(7)),
+        )
+        .with_priority(1)
+        .mount(&mock.server)
+        .await;
+    let app = spawn_app_with_mock(
+        &mock,
+        &[
+            ("QUOTIDIAN_DIGEST_WORKERS", "off"),
+            ("QUOTIDIAN_DIGEST_LEASE_SECS", "2"),
+            ("QUOTIDIAN_FINNHUB_TIMEOUT_MS", "20000"),
+        ],
+    )
+    .await;
+    let email = app.confirmed_user().await;
+    let user = user_id(&app, &email).await;
+    sqlx::query("insert into watchlist_items (user_id, symbol) values ($1, 'AAPL')")
+        .bind(user)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query(
+        "insert into digest_jobs (user_id, local_date, trigger, due_at) values ($1, current_date, 'schedule', now())",
+    )
+    .bind(user)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let state = app.state.clone();
+    let batch =
+        tokio::spawn(async move { delivery::deliver_batch(&state, 10, &delivery::Quiet).await });
+    // Another worker comes by after the claim lease would have run out.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let released = digest_jobs::release_expired_claims(&app.db).await.unwrap();
+    let taken = digest_jobs::claim(&app.db, 10, 4.0).await.unwrap();
+    assert_eq!(
+        (released, taken.len()),
+        (0, 0),
+        "another worker took over a job whose batch was still refreshing"
+    );
+    let report = batch.await.unwrap().unwrap();
+    assert_eq!(report.sent, 1, "{report:?}");
+    assert_eq!(job_of(&app, user).await["attempts"], 1);
+}

@@ -216,6 +216,9 @@ pub async fn deliver_batch(
     if jobs.is_empty() {
         return Ok(report);
     }
+    // However long the market-data refresh takes, the claims stay this worker's until
+    // the batch ends (the task is aborted when the guard drops).
+    let _keep_alive = KeepClaims::spawn(state, &jobs);
     let user_ids: Vec<Uuid> = jobs.iter().map(|j| j.user_id).collect();
     let recipients: HashMap<Uuid, RecipientRow> = digest_jobs::recipients(&state.db, &user_ids)
         .await?
@@ -261,6 +264,40 @@ pub async fn deliver_batch(
         state.audit_wakeup.notify_waiters();
     }
     Ok(report)
+}
+
+/// Renews a batch's claims every third of the claim lease while the batch runs, so
+/// a slow refresh or a long paced send never lets another worker take the jobs over
+/// (and count an attempt for each) while this one still means to send them.
+struct KeepClaims(tokio::task::JoinHandle<()>);
+
+impl KeepClaims {
+    fn spawn(state: &AppState, jobs: &[ClaimedJobRow]) -> Self {
+        let db = state.db.clone();
+        let lease = claim_lease_secs(state);
+        let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+        let attempts: Vec<i32> = jobs.iter().map(|j| j.attempts).collect();
+        Self(tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs_f64(lease / 3.0));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                match digest_jobs::extend_claims(&db, &ids, &attempts, lease).await {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(error = ?error, "could not renew the batch's claims");
+                    }
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for KeepClaims {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Why a claimed digest is not sent at all, if it is not.
