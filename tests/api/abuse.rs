@@ -305,8 +305,11 @@ async fn accounts_never_confirmed_are_purged_after_the_configured_days() {
         .execute(&app.db)
         .await
         .unwrap();
-    let purged = quotidian::workers::maintenance::purge_unconfirmed(&app.state).await;
-    assert_eq!(purged, 1);
+    let report = quotidian::services::retention::prune(&app.state)
+        .await
+        .unwrap()
+        .expect("no other process is pruning");
+    assert_eq!(report.unconfirmed_accounts, 1);
     let left: Vec<String> = sqlx::query_scalar("select email from users order by email")
         .fetch_all(&app.db)
         .await
