@@ -98,6 +98,8 @@ pub struct RetentionSettings {
     pub symbol_search_days: u32,
     /// Digest runs that queued nothing.
     pub empty_run_days: u32,
+    /// SES events kept as evidence about digest sends (ADR 0006), after they arrived.
+    pub ses_event_days: u32,
 }
 
 impl Default for RetentionSettings {
@@ -108,6 +110,7 @@ impl Default for RetentionSettings {
             digest_body_days: 90,
             symbol_search_days: 7,
             empty_run_days: 7,
+            ses_event_days: 30,
         }
     }
 }
@@ -545,6 +548,10 @@ impl Config {
             "QUOTIDIAN_RETENTION_EMPTY_RUN_DAYS",
             retention_days.empty_run_days,
         );
+        let ses_event_days = retention(
+            "QUOTIDIAN_RETENTION_SES_EVENT_DAYS",
+            retention_days.ses_event_days,
+        );
         if let Some(endpoint) = vars.get("AWS_ENDPOINT_URL").filter(|v| !v.is_empty())
             && Url::parse(endpoint).is_err()
         {
@@ -617,6 +624,7 @@ impl Config {
                 digest_body_days: digest_body_days.expect("checked above"),
                 symbol_search_days: symbol_search_days.expect("checked above"),
                 empty_run_days: empty_run_days.expect("checked above"),
+                ses_event_days: ses_event_days.expect("checked above"),
             },
         })
     }

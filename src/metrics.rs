@@ -21,6 +21,7 @@ const FINNHUB_CALLS: &str = "quotidian_finnhub_calls_total";
 const FINNHUB_RATE_LIMITED: &str = "quotidian_finnhub_rate_limited_total";
 const OUTBOX_BACKLOG: &str = "quotidian_outbox_backlog";
 const WORKER_RESTARTS: &str = "quotidian_worker_restarts_total";
+const DIGESTS_RECONCILED: &str = "quotidian_digests_reconciled_total";
 
 /// 1 ms to 10 s: SES answers in tens of milliseconds, and 10 s is the SDK's timeout
 /// for one attempt.
@@ -87,6 +88,11 @@ fn describe() {
         Unit::Count,
         "Background loops started again after they panicked or returned, by loop."
     );
+    describe_counter!(
+        DIGESTS_RECONCILED,
+        Unit::Count,
+        "Digests whose SES outcome was unknown and SES's own events settled, by what they proved (sent, failed)."
+    );
     describe_gauge!(
         OUTBOX_BACKLOG,
         Unit::Count,
@@ -104,6 +110,12 @@ pub fn worker_restarted(name: &'static str) {
 pub fn digest_finished(outcome: &'static str) {
     handle();
     counter!(DIGESTS, "outcome" => outcome).increment(1);
+}
+
+/// SES's events settled a digest whose outcome was unknown: "sent" or "failed".
+pub fn digest_reconciled(outcome: &'static str) {
+    handle();
+    counter!(DIGESTS_RECONCILED, "outcome" => outcome).increment(1);
 }
 
 /// Time one SES SendEmail call took, and whether it succeeded ("ok", "throttled", "transient", "permanent", "unknown").

@@ -19,6 +19,9 @@ use quotidian::clients::audit::S3AuditStore;
 use serde_json::Value;
 use sqlx::{Connection as _, PgConnection, PgPool};
 
+#[path = "support/sns_signer.rs"]
+mod sns_signer;
+
 const PEOPLE: i64 = 2_000;
 const WORKERS: usize = 3;
 const BUCKET: &str = "quotidian-test-audit";
@@ -38,10 +41,77 @@ struct Proxy {
     forwarded: Arc<AtomicUsize>,
     limit: Option<Arc<governor::DefaultDirectRateLimiter>>,
     first_last: Arc<std::sync::Mutex<Option<(Instant, Instant)>>>,
+    /// Where SES's events go (through SNS), when the test has an event destination.
+    events: Option<Arc<EventDestination>>,
 }
 
+/// SES's configuration-set event destination, played by the stand-in: for every send
+/// SES accepts, a signed SNS notification with a `Send` event, posted to the webhook
+/// of a `serve` process, retried as SNS retries.
+struct EventDestination {
+    webhook: String,
+    /// Base URL serving the signing certificate.
+    cert_base: String,
+    client: reqwest::Client,
+    published: AtomicUsize,
+}
+
+impl EventDestination {
+    async fn publish(&self, request: &[u8], answer: &[u8]) {
+        let request: Value = serde_json::from_slice(request).unwrap_or_default();
+        let answer: Value = serde_json::from_slice(answer).unwrap_or_default();
+        let to = request["Destination"]["ToAddresses"][0]
+            .as_str()
+            .unwrap_or_default();
+        let tags: Vec<(String, String)> = request["EmailTags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                (
+                    t["Name"].as_str().unwrap_or_default().to_owned(),
+                    t["Value"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let tags: Vec<(&str, &str)> = tags.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let mail_id = answer["MessageId"].as_str().unwrap_or_default();
+        let event = sns_signer::ses_event("Send", mail_id, to, &tags);
+        let message = sns_signer::notification(&self.cert_base, &event, "2").to_string();
+        for attempt in 0..20 {
+            let sent = self
+                .client
+                .post(&self.webhook)
+                .header("content-type", "text/plain; charset=UTF-8")
+                .body(message.clone())
+                .send()
+                .await;
+            if sent.is_ok_and(|r| r.status().is_success()) {
+                self.published.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await;
+        }
+        panic!("the webhook never took an SES event");
+    }
+}
+
+/// Like SES, finishes what it received even when the caller is gone (a worker killed
+/// mid-call): the forwarding runs on its own task.
 async fn forward(
     State(proxy): State<Proxy>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    tokio::spawn(forward_detached(proxy, method, uri, headers, body))
+        .await
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+async fn forward_detached(
+    proxy: Proxy,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -72,7 +142,7 @@ async fn forward(
         proxy.upstream,
         uri.path_and_query().map_or("/", |p| p.as_str())
     );
-    let mut request = proxy.client.request(method, url).body(body);
+    let mut request = proxy.client.request(method, url).body(body.clone());
     for (name, value) in &headers {
         if name != "host" && name != "content-length" {
             request = request.header(name, value);
@@ -88,8 +158,16 @@ async fn forward(
             }
             let status = answer.status();
             let headers = answer.headers().clone();
-            let body = answer.bytes().await.unwrap_or_default();
-            let mut response = (status, body).into_response();
+            let answer = answer.bytes().await.unwrap_or_default();
+            if let Some(events) = proxy
+                .events
+                .clone()
+                .filter(|_| is_send && status.is_success())
+            {
+                let answer = answer.clone();
+                tokio::spawn(async move { events.publish(&body, &answer).await });
+            }
+            let mut response = (status, answer).into_response();
             for (name, value) in &headers {
                 if name != "content-length" && name != "transfer-encoding" {
                     response.headers_mut().insert(name, value.clone());
@@ -102,11 +180,19 @@ async fn forward(
 }
 
 async fn start_proxy() -> (String, Proxy) {
-    start_proxy_with(None).await
+    start_proxy_full(None, None).await
 }
 
 async fn start_proxy_with(limit: Option<governor::DefaultDirectRateLimiter>) -> (String, Proxy) {
+    start_proxy_full(limit, None).await
+}
+
+async fn start_proxy_full(
+    limit: Option<governor::DefaultDirectRateLimiter>,
+    events: Option<Arc<EventDestination>>,
+) -> (String, Proxy) {
     let proxy = Proxy {
+        events,
         limit: limit.map(Arc::new),
         first_last: Arc::default(),
         upstream: env("AWS_ENDPOINT_URL_SESV2")
@@ -179,10 +265,21 @@ fn start_worker(database_url: &str, ses: &str, n: usize) -> Child {
 }
 
 fn start_worker_with(database_url: &str, ses: &str, n: usize, extra: &[(&str, &str)]) -> Child {
-    let log = std::env::temp_dir().join(format!("quotidian-multiprocess-worker-{n}.log"));
+    start_process("worker", database_url, ses, n, extra)
+}
+
+/// `quotidian <command>` (`worker` or `serve`) on the test's database and SES.
+fn start_process(
+    command: &str,
+    database_url: &str,
+    ses: &str,
+    n: usize,
+    extra: &[(&str, &str)],
+) -> Child {
+    let log = std::env::temp_dir().join(format!("quotidian-multiprocess-{command}-{n}.log"));
     let log = std::fs::File::create(log).unwrap();
     Command::new(env!("CARGO_BIN_EXE_quotidian"))
-        .arg("worker")
+        .arg(command)
         .env("DATABASE_URL", database_url)
         .env("AWS_ENDPOINT_URL_SESV2", ses)
         .env("QUOTIDIAN_S3_BUCKET", BUCKET)
@@ -203,7 +300,54 @@ fn start_worker_with(database_url: &str, ses: &str, n: usize, extra: &[(&str, &s
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
-        .expect("start quotidian worker")
+        .unwrap_or_else(|e| panic!("start quotidian {command}: {e}"))
+}
+
+/// `quotidian serve` on a free port; returns it with its base URL once it answers.
+async fn start_serve(
+    database_url: &str,
+    ses: &str,
+    n: usize,
+    extra: &[(&str, &str)],
+) -> (Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut settings = vec![("QUOTIDIAN_BIND", bind.as_str())];
+    settings.extend_from_slice(extra);
+    let mut child = start_process("serve", database_url, ses, n, &settings);
+    let base = format!("http://{bind}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if reqwest::get(format!("{base}/healthz"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return (child, base);
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "quotidian serve exited at start"
+        );
+        assert!(Instant::now() < deadline, "quotidian serve did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Serves the SNS signing certificate, as SNS does; returns the base URL.
+async fn start_cert_server() -> String {
+    let pem = sns_signer::cert_pem();
+    let app = axum::Router::new().route(
+        sns_signer::CERT_PATH,
+        axum::routing::get(move || async move { pem }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    address
 }
 
 async fn count(db: &PgPool, sql: &str) -> i64 {
@@ -219,7 +363,26 @@ async fn three_workers_one_killed_nobody_gets_two_and_everything_is_audited() {
     store.ensure_bucket(None, None).await.unwrap();
     let domain = format!("mp-{}.example.com", uuid::Uuid::new_v4().simple());
     seed(&db, &domain).await;
-    let (ses, proxy) = start_proxy().await;
+    // SES's events reach a `serve` process's webhook through SNS (ADR 0006).
+    let cert_base = start_cert_server().await;
+    let (mut server, server_url) = start_serve(
+        &database_url,
+        &env("AWS_ENDPOINT_URL_SESV2"),
+        9,
+        &[
+            ("QUOTIDIAN_DIGEST_WORKERS", "off"),
+            ("QUOTIDIAN_SNS_TOPIC_ARNS", sns_signer::TOPIC),
+            ("QUOTIDIAN_SNS_CERT_URL_PREFIXES", cert_base.as_str()),
+        ],
+    )
+    .await;
+    let events = Arc::new(EventDestination {
+        webhook: format!("{server_url}/webhooks/ses"),
+        cert_base,
+        client: reqwest::Client::new(),
+        published: AtomicUsize::new(0),
+    });
+    let (ses, proxy) = start_proxy_full(None, Some(events.clone())).await;
 
     let started = Instant::now();
     let mut workers: Vec<Child> = (0..WORKERS)
@@ -269,9 +432,52 @@ async fn three_workers_one_killed_nobody_gets_two_and_everything_is_audited() {
         let _ = w.kill();
         let _ = w.wait();
     }
+    let unknown_before_events = count(
+        &db,
+        "select count(*) from digest_jobs where outcome_unknown or reconciled_at is not null",
+    )
+    .await;
+
+    // SES's events arrive: every digest SES accepted ends as sent, and what stays
+    // "outcome unknown" is only what SES never received.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let received = loop {
+        let received = received_at(&domain).await;
+        let unresolved: Vec<String> = sqlx::query_scalar(
+            "select u.email from digest_jobs j join users u on u.id = j.user_id where j.outcome_unknown",
+        )
+        .fetch_all(&db)
+        .await
+        .unwrap();
+        let accepted_unresolved = unresolved
+            .iter()
+            .filter(|e| received.contains_key(*e))
+            .count();
+        let published = events.published.load(Ordering::SeqCst);
+        if accepted_unresolved == 0 && published >= proxy.forwarded.load(Ordering::SeqCst) {
+            break received;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{accepted_unresolved} digests SES accepted are still 'outcome unknown' \
+             ({published} events published)"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    let reconciled = count(
+        &db,
+        "select count(*) from digest_jobs where reconciled_at is not null",
+    )
+    .await;
+    let unresolved = count(
+        &db,
+        "select count(*) from digest_jobs where outcome_unknown",
+    )
+    .await;
 
     // What the SES stand-in holds for these people.
-    let received = received_at(&domain).await;
     let twice: Vec<_> = received.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "people with two digests: {twice:?}");
 
@@ -296,6 +502,7 @@ async fn three_workers_one_killed_nobody_gets_two_and_everything_is_audited() {
                     error.as_deref().is_some_and(|e| !e.is_empty()),
                     "{email} failed without a reason"
                 );
+                assert_eq!(got, 0, "{email} is recorded as failed but SES accepted it");
             }
             other => panic!("{email} ended as {other}"),
         }
@@ -328,8 +535,10 @@ async fn three_workers_one_killed_nobody_gets_two_and_everything_is_audited() {
     let throttled = proxy.throttled.load(Ordering::SeqCst);
     assert!(throttled > 100, "the stand-in throttled {throttled} sends");
     println!(
-        "{sent} sent, {failed} failed (outcome unknown after the kill), {throttled} throttled and retried; \
-         killed one worker after {killed_at} sends; all digests final after {:.1} s, all audit records in S3 after {:.1} s",
+        "{sent} sent, {failed} failed, {throttled} throttled and retried; killed one worker after {killed_at} sends; \
+         {unknown_before_events} outcome unknown after the kill, {reconciled} of them settled from SES events, \
+         {unresolved} unresolved (SES never received them); \
+         all digests final after {:.1} s, all audit records in S3 after {:.1} s",
         all_final_at.unwrap_or_default().as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
@@ -401,8 +610,8 @@ fn terminate(worker: &mut Child) -> Duration {
     }
 }
 
-/// A rolling deploy: each of three workers is SIGTERMed and started again in turn while
-/// 2,000 digests go out. Nobody gets two, nobody gets none, and no digest ends as
+/// A rolling deploy: each of three processes (one `serve`, two `worker`) is SIGTERMed
+/// and started again in turn while 2,000 digests go out. Nobody gets two, nobody gets none, and no digest ends as
 /// "outcome unknown": a stopping worker finishes its sends in flight and gives back
 /// the digests it had claimed but not started.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -417,11 +626,12 @@ async fn a_rolling_restart_with_sigterm_loses_no_digest() {
     let (ses, proxy) = start_proxy().await;
 
     let started = Instant::now();
-    let mut workers: Vec<Child> = (0..WORKERS)
-        .map(|n| start_worker(&database_url, &ses, 10 + n))
-        .collect();
+    // Process 0 is `serve` (HTTP and the same background loops), the others `worker`:
+    // both must stop cleanly.
+    let mut workers: Vec<Child> = vec![start_serve(&database_url, &ses, 10, &[]).await.0];
+    workers.extend((1..WORKERS).map(|n| start_worker(&database_url, &ses, 10 + n)));
     let mut stops = Vec::new();
-    // Restart each worker in turn once a fifth, a half and four fifths went out.
+    // Restart each process in turn once a fifth, a half and four fifths went out.
     let people = PEOPLE as usize;
     for (i, target) in [(0, people / 5), (1, people / 2), (2, people * 4 / 5)] {
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -430,7 +640,11 @@ async fn a_rolling_restart_with_sigterm_loses_no_digest() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         stops.push(terminate(&mut workers[i]));
-        workers[i] = start_worker(&database_url, &ses, 20 + i);
+        workers[i] = if i == 0 {
+            start_serve(&database_url, &ses, 20, &[]).await.0
+        } else {
+            start_worker(&database_url, &ses, 20 + i)
+        };
     }
 
     wait_all_final(&db, PEOPLE, Duration::from_secs(240)).await;

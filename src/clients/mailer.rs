@@ -5,7 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sesv2::error::{ProvideErrorMetadata as _, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageHeader};
+use aws_sdk_sesv2::types::{
+    Body, Content, Destination, EmailContent, Message, MessageHeader, MessageTag,
+};
 
 /// One email, ready to send.
 #[derive(Debug, Clone)]
@@ -17,6 +19,10 @@ pub struct OutgoingEmail {
     pub text: String,
     /// Extra headers (for example `List-Unsubscribe`).
     pub headers: Vec<(String, String)>,
+    /// SES message tags (name, value: ASCII letters, digits, `_` and `-`). SES puts
+    /// them on every event it publishes about the message through the configuration
+    /// set, which is how a send whose answer was lost is settled later (ADR 0006).
+    pub tags: Vec<(String, String)>,
 }
 
 /// Why a send failed, split by what the caller should do about it.
@@ -117,6 +123,17 @@ impl Mailer for SesMailer {
                     .map_err(|e| MailError::Permanent(format!("building header {name}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let tags = email
+            .tags
+            .iter()
+            .map(|(name, value)| {
+                MessageTag::builder()
+                    .name(name)
+                    .value(value)
+                    .build()
+                    .map_err(|e| MailError::Permanent(format!("building tag {name}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let message = Message::builder()
             .subject(content(&email.subject)?)
             .body(
@@ -135,6 +152,7 @@ impl Mailer for SesMailer {
             .destination(Destination::builder().to_addresses(&email.to).build())
             .content(EmailContent::builder().simple(message).build())
             .set_configuration_set_name(self.configuration_set.clone())
+            .set_email_tags((!tags.is_empty()).then_some(tags))
             .send()
             .await;
         let elapsed = started.elapsed();

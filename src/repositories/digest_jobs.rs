@@ -259,7 +259,7 @@ pub struct JobRecordRow {
     pub created_at: DateTime<Utc>,
 }
 
-const RECORD_COLUMNS: &str =
+pub(crate) const RECORD_COLUMNS: &str =
     "id, user_id, local_date, run_id, trigger, due_at, status, attempts, last_error,
      content_hash, ses_message_id, sent_at, finished_at, created_at";
 
@@ -372,6 +372,8 @@ pub async fn claim(
 }
 
 pub struct SendingContent<'a> {
+    /// This attempt's send token, given to SES as a message tag (see `send_events`).
+    pub send_token: Uuid,
     pub recipient: &'a str,
     pub subject: &'a str,
     pub html: &'a str,
@@ -392,7 +394,8 @@ pub async fn mark_sending(
     let done = sqlx::query(
         "update digest_jobs
          set status = 'sending', lease_until = now() + make_interval(secs => $3),
-             recipient = $4, subject = $5, html_body = $6, text_body = $7, content_hash = $8
+             recipient = $4, subject = $5, html_body = $6, text_body = $7, content_hash = $8,
+             send_token = $9
          where id = $1 and status = 'claimed' and attempts = $2",
     )
     .bind(id)
@@ -403,13 +406,15 @@ pub async fn mark_sending(
     .bind(content.html)
     .bind(content.text)
     .bind(content.content_hash)
+    .bind(content.send_token)
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Ends a job this worker holds (`claimed` or `sending`, same attempt) as `sent`,
-/// `failed` or `skipped`. `None` when the job is no longer this worker's.
+/// `failed` or `skipped`; `outcome_unknown` when the SES call ended without proof
+/// either way. `None` when the job is no longer this worker's.
 pub async fn finish(
     tx: &mut PgConnection,
     id: i64,
@@ -417,10 +422,11 @@ pub async fn finish(
     status: &str,
     error: Option<&str>,
     ses_message_id: Option<&str>,
+    outcome_unknown: bool,
 ) -> sqlx::Result<Option<JobRecordRow>> {
     sqlx::query_as(&format!(
         "update digest_jobs
-         set status = $3, last_error = $4, ses_message_id = $5,
+         set status = $3, last_error = $4, ses_message_id = $5, outcome_unknown = $6,
              sent_at = case when $3 = 'sent' then now() end,
              finished_at = now(), lease_until = null
          where id = $1 and attempts = $2 and status in ('claimed', 'sending')
@@ -431,6 +437,7 @@ pub async fn finish(
     .bind(status)
     .bind(error)
     .bind(ses_message_id)
+    .bind(outcome_unknown)
     .fetch_optional(tx)
     .await
 }
@@ -523,7 +530,8 @@ pub async fn fail_expired_sending(
              for update skip locked
          )
          update digest_jobs j
-         set status = 'failed', last_error = $2, finished_at = now(), lease_until = null
+         set status = 'failed', last_error = $2, finished_at = now(), lease_until = null,
+             outcome_unknown = true
          from stuck where j.id = stuck.id
          returning {}",
         RECORD_COLUMNS

@@ -11,6 +11,7 @@ pub mod operations;
 pub mod outbox;
 pub mod pacing;
 pub mod preferences;
+pub mod send_events;
 pub mod sent_messages;
 pub mod sessions;
 pub mod signing_keys;

@@ -93,6 +93,9 @@ pub struct SesBudget {
     /// True when every process on the database shares the rate (`QUOTIDIAN_SES_PACING=global`);
     /// false when each process sends at it on its own.
     pub shared: bool,
+    /// True when sends name an SES configuration set (`QUOTIDIAN_SES_CONFIGURATION_SET`),
+    /// whose events can settle a digest whose SES outcome is unknown (ADR 0006).
+    pub events: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -104,8 +107,9 @@ pub struct SesBudget {
         "audit_outbox": {"depth": 5, "oldest_queued_at": "2026-11-23T12:30:01Z", "oldest_age_secs": 59}
     },
     "finnhub": {"source": "finnhub", "calls_per_minute": 60, "calls_per_second": 30, "calls_last_minute": 41},
-    "ses": {"send_rate_per_second": 14.0, "configured": false, "shared": true},
-    "suppressed_addresses": 2
+    "ses": {"send_rate_per_second": 14.0, "configured": false, "shared": true, "events": true},
+    "suppressed_addresses": 2,
+    "unresolved_outcomes": 0
 }))]
 pub struct Overview {
     /// The database's clock when the counts were taken.
@@ -116,13 +120,17 @@ pub struct Overview {
     pub ses: SesBudget,
     /// Addresses no email goes to.
     pub suppressed_addresses: i64,
+    /// Digests whose SES call ended without an answer and no SES event has settled:
+    /// the person may or may not have them (ADR 0006).
+    pub unresolved_outcomes: i64,
 }
 
 /// The state of the service at a glance.
 ///
 /// Operators only. How many emails, digests and audit records wait and how long the
 /// oldest has waited; the Finnhub budget and the calls made in the last minute; the
-/// SES send rate in use; how many addresses are suppressed.
+/// SES send rate in use; how many addresses are suppressed; how many digests have an
+/// SES outcome nobody knows yet.
 #[utoipa::path(
     get, path = "/api/v1/operator/overview", tag = "operations",
     security(("session" = [])),
@@ -144,6 +152,9 @@ pub async fn get_overview(
     let calls_last_minute = operations::market_calls_last_minute(&state.db, source)
         .await
         .map_err(anyhow::Error::from)?;
+    let unresolved_outcomes = crate::repositories::send_events::unresolved(&state.db)
+        .await
+        .map_err(anyhow::Error::from)?;
     Ok(Json(Overview {
         as_of: q.as_of,
         queues: Queues {
@@ -161,8 +172,10 @@ pub async fn get_overview(
             send_rate_per_second: state.ses_pacer_rate(),
             configured: state.config.digest.max_send_rate.is_some(),
             shared: state.ses_pacer.scope() == crate::services::pacing::Scope::Global,
+            events: state.config.ses_configuration_set.is_some(),
         },
         suppressed_addresses: q.suppressed,
+        unresolved_outcomes,
     }))
 }
 

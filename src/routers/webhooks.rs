@@ -26,8 +26,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"outcome": "suppressed", "suppressed": 1}))]
 pub struct WebhookReceipt {
-    /// `suppressed`, `ignored` (a transient bounce, a delivery, an SES test message, or
-    /// a bounce or complaint about mail we did not send to that address),
+    /// `suppressed`, `reconciled` (an event that settled a digest whose SES outcome was
+    /// unknown; a bounce may also do so and then says `suppressed`), `recorded` (an
+    /// event about a digest still being sent, kept as evidence), `ignored` (a transient
+    /// bounce, a delivery of a digest known to be sent, an SES test message, or a bounce
+    /// or complaint about mail we did not send to that address),
     /// `subscription_confirmed` or `unsubscribed`.
     pub outcome: String,
     /// Addresses this message suppressed (they may have been suppressed already).
@@ -41,6 +44,8 @@ impl From<Outcome> for WebhookReceipt {
             Outcome::Ignored => ("ignored", 0),
             Outcome::SubscriptionConfirmed => ("subscription_confirmed", 0),
             Outcome::Unsubscribed => ("unsubscribed", 0),
+            Outcome::Reconciled => ("reconciled", 0),
+            Outcome::Recorded => ("recorded", 0),
         };
         Self {
             outcome: outcome.into(),

@@ -19,6 +19,9 @@ use crate::state::AppState;
 
 pub const KIND_DELIVERY: &str = "delivery";
 pub const KIND_RUN: &str = "run";
+/// SES's events settled a delivery whose outcome was unknown. The delivery record stays
+/// as it was written; this one says what was learnt afterwards, and from what.
+pub const KIND_RECONCILIATION: &str = "reconciliation";
 const FORMAT_VERSION: u32 = 1;
 
 /// Lease on claimed records: longer than the S3 client's whole operation timeout.
@@ -137,6 +140,48 @@ pub async fn complete_awaiting_delivery(
         "finished_at": now,
     });
     audit_outbox::complete_awaiting(&mut *tx, job_id, attempts, &patch).await
+}
+
+/// Queues the record of a settlement: the job as it is now, what it was before, and the
+/// SES events that proved it.
+pub async fn queue_reconciliation(
+    tx: &mut PgConnection,
+    job: &JobRecordRow,
+    previously: &str,
+    evidence: &str,
+    events: &[crate::repositories::send_events::SendEvent],
+) -> sqlx::Result<()> {
+    let id = Uuid::new_v4();
+    let key = format!("reconciliations/{}/{id}.json", job.local_date);
+    let events: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "event_type": e.event_type,
+                "ses_message_id": e.ses_message_id,
+                "occurred_at": e.occurred_at,
+                "detail": e.detail,
+            })
+        })
+        .collect();
+    let body = json!({
+        "record": KIND_RECONCILIATION,
+        "version": FORMAT_VERSION,
+        "record_id": id,
+        "job_id": job.id,
+        "user_id": job.user_id,
+        "local_date": job.local_date,
+        "attempts": job.attempts,
+        "previous_outcome": previously,
+        "outcome": job.status,
+        "reason": job.last_error,
+        "ses_message_id": job.ses_message_id,
+        "sent_at": job.sent_at,
+        "evidence": evidence,
+        "events": events,
+        "reconciled_at": chrono::Utc::now(),
+    });
+    audit_outbox::enqueue(&mut *tx, KIND_RECONCILIATION, &key, &body).await
 }
 
 pub async fn queue_run(tx: &mut PgConnection, run: &RunRow) -> sqlx::Result<()> {

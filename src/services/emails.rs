@@ -105,6 +105,7 @@ pub async fn prepare(state: &AppState, row: &outbox::OutboxEmail) -> anyhow::Res
         html: composed.html,
         text: composed.text,
         headers: Vec::new(),
+        tags: Vec::new(),
     }))
 }
 

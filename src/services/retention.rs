@@ -10,7 +10,9 @@
 use anyhow::Context as _;
 use sqlx::Connection as _;
 
-use crate::repositories::{advisory_locks, audit_outbox, digest_jobs, outbox, symbols, users};
+use crate::repositories::{
+    advisory_locks, audit_outbox, digest_jobs, outbox, send_events, symbols, users,
+};
 use crate::state::AppState;
 
 /// Any number that is ours alone; advisory lock keys are global to the database.
@@ -31,6 +33,8 @@ pub struct PruneReport {
     pub symbol_searches: u64,
     /// Digest runs that queued nothing.
     pub empty_runs: u64,
+    /// SES events kept as evidence about digest sends.
+    pub ses_events: u64,
     /// Accounts never confirmed within `QUOTIDIAN_UNCONFIRMED_ACCOUNT_DAYS` (ADR 0008).
     pub unconfirmed_accounts: u64,
 }
@@ -42,6 +46,7 @@ impl PruneReport {
             + self.digest_bodies
             + self.symbol_searches
             + self.empty_runs
+            + self.ses_events
             + self.unconfirmed_accounts
     }
 }
@@ -87,6 +92,7 @@ pub async fn prune(state: &AppState) -> anyhow::Result<Option<PruneReport>> {
             digest_bodies = report.digest_bodies,
             symbol_searches = report.symbol_searches,
             empty_runs = report.empty_runs,
+            ses_events = report.ses_events,
             unconfirmed_accounts = report.unconfirmed_accounts,
             "retention pass pruned old rows"
         );
@@ -116,6 +122,10 @@ async fn prune_locked(state: &AppState) -> anyhow::Result<PruneReport> {
         .await?,
         empty_runs: batches("empty digest runs", || {
             digest_jobs::prune_empty_runs(db, days.empty_run_days, BATCH)
+        })
+        .await?,
+        ses_events: batches("SES events", || {
+            send_events::prune(db, days.ses_event_days, BATCH)
         })
         .await?,
         unconfirmed_accounts: batches("unconfirmed accounts", || {

@@ -1,5 +1,6 @@
 //! Amazon SNS messages posted to `/webhooks/ses`: the envelope, its signature, and the
-//! SES bounce and complaint events it carries.
+//! SES events it carries: bounces and complaints suppress addresses, and events about
+//! a digest send settle an unknown outcome (`services::digest::reconcile`).
 //!
 //! Anyone can POST to the endpoint, so nothing in a message is believed until its
 //! signature verifies against a certificate fetched from SNS itself: an https URL on
@@ -25,7 +26,9 @@ use x509_cert::spki::ObjectIdentifier;
 
 use crate::config::Config;
 use crate::domain::EmailAddress;
+use crate::repositories::send_events::SendEvent;
 use crate::repositories::{sent_messages, suppressions};
+use crate::services::digest::reconcile;
 use crate::state::AppState;
 
 /// A message signed longer ago than this is refused: a captured message cannot be
@@ -635,6 +638,10 @@ pub enum Outcome {
     Ignored,
     SubscriptionConfirmed,
     Unsubscribed,
+    /// It settled a digest whose SES outcome was unknown (ADR 0006).
+    Reconciled,
+    /// Kept as evidence about a digest still being sent.
+    Recorded,
 }
 
 /// Verifies an SNS message and acts on it: confirms a subscription, or suppresses the
@@ -673,7 +680,8 @@ pub async fn receive(state: &AppState, envelope: Envelope) -> Result<Outcome, Er
 }
 
 /// An SES event in either format: notifications (`notificationType`) or event
-/// publishing through a configuration set (`eventType`). Only what suppression needs.
+/// publishing through a configuration set (`eventType`). Only what suppression and
+/// settling digest outcomes need.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SesEvent {
@@ -683,6 +691,14 @@ struct SesEvent {
     complaint: Option<Complaint>,
     #[serde(default)]
     mail: Option<Mail>,
+    #[serde(default)]
+    reject: Option<Reject>,
+    #[serde(default)]
+    failure: Option<RenderingFailure>,
+    #[serde(default)]
+    delivery: Option<Timestamped>,
+    #[serde(default)]
+    delivery_delay: Option<Timestamped>,
 }
 
 /// The message the event is about.
@@ -692,6 +708,35 @@ struct Mail {
     /// The id SES gave the message when it accepted it from us.
     #[serde(default)]
     message_id: Option<String>,
+    /// When SES accepted it.
+    #[serde(default)]
+    timestamp: Option<DateTime<Utc>>,
+    #[serde(default)]
+    destination: Vec<String>,
+    /// The message tags we sent it with (and SES's own `ses:` ones), each a list.
+    #[serde(default)]
+    tags: std::collections::HashMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Reject {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RenderingFailure {
+    #[serde(default)]
+    error_message: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Timestamped {
+    #[serde(default)]
+    timestamp: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize)]
@@ -701,6 +746,8 @@ struct Bounce {
     #[serde(default)]
     bounce_sub_type: Option<String>,
     bounced_recipients: Vec<Recipient>,
+    #[serde(default)]
+    timestamp: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize)]
@@ -709,6 +756,8 @@ struct Complaint {
     complained_recipients: Vec<Recipient>,
     #[serde(default)]
     complaint_feedback_type: Option<String>,
+    #[serde(default)]
+    timestamp: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize)]
@@ -733,9 +782,13 @@ async fn on_notification(state: &AppState, envelope: &Envelope) -> Result<Outcom
         .or(event.notification_type.as_deref())
         .unwrap_or_default();
     let message_id = Some(envelope.message_id.as_str());
+    let kind = kind.to_owned();
+    // A digest's send token first: a bounce's suppression finds the recipient by the
+    // SES message id, which settling an unknown outcome records.
+    let digest = settle_digest(state, envelope, &kind, &event).await?;
     let mail_id = event.mail.and_then(|m| m.message_id);
     let mail_id = mail_id.as_deref();
-    match kind {
+    let outcome = match kind.as_str() {
         "Bounce" => {
             let bounce = event
                 .bounce
@@ -774,10 +827,91 @@ async fn on_notification(state: &AppState, envelope: &Envelope) -> Result<Outcom
             suppress_sent(state, "complaint", entries, mail_id, message_id).await
         }
         other => {
-            tracing::debug!(kind = other, "SES event that suppresses nobody; ignored");
+            tracing::debug!(kind = other, "SES event that suppresses nobody");
             Ok(Outcome::Ignored)
         }
-    }
+    }?;
+    Ok(match (outcome, digest) {
+        (Outcome::Ignored, reconcile::EventOutcome::Settled) => Outcome::Reconciled,
+        (Outcome::Ignored, reconcile::EventOutcome::Recorded) => Outcome::Recorded,
+        (outcome, _) => outcome,
+    })
+}
+
+/// Hands an event about one of our digest sends (it carries the `quotidian-send` tag)
+/// to `reconcile`, which settles an unknown outcome or keeps the event as evidence.
+async fn settle_digest(
+    state: &AppState,
+    envelope: &Envelope,
+    kind: &str,
+    event: &SesEvent,
+) -> Result<reconcile::EventOutcome, Error> {
+    let Some(mail) = &event.mail else {
+        return Ok(reconcile::EventOutcome::Ignored);
+    };
+    let Some(token) = mail
+        .tags
+        .get(reconcile::TAG_SEND)
+        .and_then(|values| values.first())
+    else {
+        return Ok(reconcile::EventOutcome::Ignored);
+    };
+    let Ok(send_token) = uuid::Uuid::parse_str(token) else {
+        tracing::warn!(tag = %token, "SES event with a send token that is not ours; ignored");
+        return Ok(reconcile::EventOutcome::Ignored);
+    };
+    let (Some(ses_message_id), Some(accepted_at)) = (mail.message_id.clone(), mail.timestamp)
+    else {
+        return Err(invalid(
+            "Message",
+            "an SES event about a digest without mail.messageId or mail.timestamp",
+        ));
+    };
+    let (occurred_at, detail) = match kind {
+        "Reject" => (None, event.reject.as_ref().and_then(|r| r.reason.clone())),
+        "Rendering Failure" => (
+            None,
+            event.failure.as_ref().and_then(|f| f.error_message.clone()),
+        ),
+        "Bounce" => (
+            event.bounce.as_ref().and_then(|b| b.timestamp),
+            event.bounce.as_ref().map(|b| {
+                format!(
+                    "{}/{}",
+                    b.bounce_type,
+                    b.bounce_sub_type.as_deref().unwrap_or("Undetermined")
+                )
+            }),
+        ),
+        "Complaint" => (
+            event.complaint.as_ref().and_then(|c| c.timestamp),
+            event
+                .complaint
+                .as_ref()
+                .and_then(|c| c.complaint_feedback_type.clone()),
+        ),
+        "Delivery" => (event.delivery.as_ref().and_then(|d| d.timestamp), None),
+        "DeliveryDelay" => (
+            event.delivery_delay.as_ref().and_then(|d| d.timestamp),
+            None,
+        ),
+        _ => (None, None),
+    };
+    let incoming = reconcile::IncomingEvent {
+        send_token,
+        sns_message_id: &envelope.message_id,
+        destination: &mail.destination,
+        event: SendEvent {
+            event_type: kind.to_owned(),
+            ses_message_id,
+            occurred_at: occurred_at.unwrap_or(accepted_at),
+            detail: detail.map(|d| d.chars().take(MAX_DETAIL_CHARS).collect()),
+        },
+    };
+    let mut tx = state.db.begin().await.context("starting a transaction")?;
+    let outcome = reconcile::on_event(&mut tx, &incoming).await?;
+    tx.commit().await.context("committing an SES event")?;
+    Ok(outcome)
 }
 
 /// The address of a recipient as SES reports it: usually bare, sometimes with a

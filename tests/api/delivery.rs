@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::helpers::*;
 
-async fn user_id(app: &TestApp, email: &str) -> Uuid {
+pub(crate) async fn user_id(app: &TestApp, email: &str) -> Uuid {
     sqlx::query_scalar("select id from users where email = $1")
         .bind(email)
         .fetch_one(&app.db)
@@ -23,7 +23,7 @@ async fn user_id(app: &TestApp, email: &str) -> Uuid {
 }
 
 /// A confirmed, logged-in person with a watchlist and an every-day schedule.
-async fn subscriber(app: &TestApp) -> (String, Uuid) {
+pub(crate) async fn subscriber(app: &TestApp) -> (String, Uuid) {
     let email = app.confirmed_user().await;
     for s in ["AAPL", "MSFT"] {
         let r = app
@@ -44,7 +44,7 @@ async fn subscriber(app: &TestApp) -> (String, Uuid) {
 }
 
 /// Makes the person due right now (as if their send time had just arrived).
-async fn make_due(app: &TestApp, user: Uuid) {
+pub(crate) async fn make_due(app: &TestApp, user: Uuid) {
     sqlx::query(
         "update preferences set send_time = (now() at time zone 'UTC')::time, next_send_at = now() - interval '1 second'
          where user_id = $1",
@@ -55,7 +55,7 @@ async fn make_due(app: &TestApp, user: Uuid) {
     .unwrap();
 }
 
-async fn job_of(app: &TestApp, user: Uuid) -> Value {
+pub(crate) async fn job_of(app: &TestApp, user: Uuid) -> Value {
     sqlx::query_scalar(
         "select to_jsonb(j) - 'html_body' - 'text_body' from digest_jobs j where user_id = $1 order by id",
     )
@@ -66,7 +66,7 @@ async fn job_of(app: &TestApp, user: Uuid) -> Value {
 }
 
 /// Waits until the person's digest job has a final status.
-async fn wait_for_final(app: &TestApp, user: Uuid) -> Value {
+pub(crate) async fn wait_for_final(app: &TestApp, user: Uuid) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let status: Option<String> = sqlx::query_scalar(
@@ -86,7 +86,7 @@ async fn wait_for_final(app: &TestApp, user: Uuid) -> Value {
 }
 
 /// Waits until every audit record is in S3; returns their keys.
-async fn wait_for_audit(app: &TestApp) -> Vec<String> {
+pub(crate) async fn wait_for_audit(app: &TestApp) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let pending: i64 =
@@ -126,7 +126,7 @@ fn is_digest(email: &Value) -> bool {
 }
 
 /// How many digests reached `to` at the SES emulator.
-async fn digests_to(to: &str) -> usize {
+pub(crate) async fn digests_to(to: &str) -> usize {
     emails_to(to).await.iter().filter(|m| is_digest(m)).count()
 }
 

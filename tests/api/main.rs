@@ -21,11 +21,14 @@ mod operator;
 mod outbox;
 mod password_reset;
 mod preferences;
+mod reconcile;
 mod retention;
 mod scheduling;
 mod ses_mailer;
 mod session_cookie;
 mod sns;
+#[path = "../support/sns_signer.rs"]
+mod sns_signer;
 mod suppressions;
 mod symbols;
 mod takeover;

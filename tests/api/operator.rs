@@ -101,11 +101,14 @@ async fn the_overview_counts_what_waits_and_how_long_the_oldest_has() {
                 ('reset_password', 'c@example.com', 's', now(), now() - interval '1 day', 'sent')",
     )
     .await;
-    // One digest in progress, queued five minutes ago; a sent one does not count.
+    // One digest in progress, queued five minutes ago; a sent one does not count. One
+    // whose SES outcome is unknown, one SES's events settled.
     sqlx::query(
-        "insert into digest_jobs (user_id, local_date, trigger, due_at, status, created_at)
-         values ($1, current_date, 'schedule', now(), 'pending', now() - interval '5 minutes'),
-                ($1, current_date - 1, 'schedule', now(), 'sent', now() - interval '1 day')",
+        "insert into digest_jobs (user_id, local_date, trigger, due_at, status, created_at, outcome_unknown, reconciled_at)
+         values ($1, current_date, 'schedule', now(), 'pending', now() - interval '5 minutes', false, null),
+                ($1, current_date - 1, 'schedule', now(), 'sent', now() - interval '1 day', false, null),
+                ($1, current_date - 2, 'schedule', now(), 'failed', now() - interval '2 days', true, null),
+                ($1, current_date - 3, 'schedule', now(), 'sent', now() - interval '3 days', false, now())",
     )
     .bind(user)
     .execute(&app.db)
@@ -160,6 +163,7 @@ async fn the_overview_counts_what_waits_and_how_long_the_oldest_has() {
         assert!(queues[queue]["oldest_queued_at"].is_string(), "{overview}");
     }
     assert_eq!(overview["suppressed_addresses"], 2, "{overview}");
+    assert_eq!(overview["unresolved_outcomes"], 1, "{overview}");
     assert!(overview["as_of"].is_string());
 
     // No Finnhub key in the tests: the sample source, under the default budget.
@@ -171,6 +175,8 @@ async fn the_overview_counts_what_waits_and_how_long_the_oldest_has() {
     // The test apps set QUOTIDIAN_SES_MAX_SEND_RATE=1000.
     assert_eq!(overview["ses"]["send_rate_per_second"], 1000.0);
     assert_eq!(overview["ses"]["configured"], true);
+    // No configuration set: nothing settles an unknown outcome.
+    assert_eq!(overview["ses"]["events"], false);
 
     // Empty queues have no oldest item.
     execute(&app, "update audit_outbox set written_at = now()").await;

@@ -105,6 +105,14 @@ async fn seed(app: &TestApp, user: Uuid) -> (i64, i64, i64) {
            ('old', '[]', now() - interval '40 days'), ('recent', '[]', now())",
     )
     .await;
+    // SES events about digest sends: one received long ago, one today.
+    exec(
+        app,
+        "insert into ses_send_events (send_token, event_type, ses_message_id, occurred_at, sns_message_id, received_at) values
+           (gen_random_uuid(), 'Send', 'old', now() - interval '40 days', 'sns-old', now() - interval '40 days'),
+           (gen_random_uuid(), 'Send', 'recent', now(), 'sns-recent', now())",
+    )
+    .await;
     // Digest runs: empty and old, empty and recent, old with a digest, never finished.
     exec(
         app,
@@ -229,6 +237,14 @@ async fn old_rows_are_pruned_and_recent_or_unfinished_ones_are_kept() {
         .unwrap();
     assert_eq!(queries, ["recent"]);
 
+    // SES events: the old one goes.
+    let events: Vec<String> = sqlx::query_scalar("select ses_message_id from ses_send_events")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(events, ["recent"]);
+    assert_eq!(report.ses_events, 1, "{report:?}");
+
     // Runs: only the old empty one goes.
     let runs: Vec<(String, i32, bool)> = sqlx::query_as(
         "select trigger, queued, started_at > now() - interval '1 day' from digest_runs order by id",
@@ -253,12 +269,8 @@ async fn old_rows_are_pruned_and_recent_or_unfinished_ones_are_kept() {
 #[tokio::test]
 async fn a_pass_is_skipped_while_another_process_holds_the_retention_lock() {
     let app = spawn_app_with(&[("QUOTIDIAN_DIGEST_WORKERS", "off")], None).await;
-    exec(
-        &app,
-        "insert into symbol_searches (query, results, fetched_at) values ('old', '[]', now() - interval '40 days')",
-    )
-    .await;
-    // Another process (this connection) is pruning.
+    // Another process (this connection) is pruning. Taken first: the app's own pass at
+    // start-up may be running, and this waits for it to end.
     let mut other = sqlx::PgConnection::connect_with(&app.db.connect_options())
         .await
         .unwrap();
@@ -267,6 +279,11 @@ async fn a_pass_is_skipped_while_another_process_holds_the_retention_lock() {
         .execute(&mut other)
         .await
         .unwrap();
+    exec(
+        &app,
+        "insert into symbol_searches (query, results, fetched_at) values ('old', '[]', now() - interval '40 days')",
+    )
+    .await;
 
     assert_eq!(retention::prune(&app.state).await.unwrap(), None);
     assert_eq!(count(&app, "select count(*) from symbol_searches").await, 1);

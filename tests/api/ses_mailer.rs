@@ -21,6 +21,7 @@ fn email(to: &str) -> OutgoingEmail {
                 "List-Unsubscribe=One-Click".into(),
             ),
         ],
+        tags: Vec::new(),
     }
 }
 
@@ -144,4 +145,60 @@ async fn throttling_and_rejections_are_told_apart_by_their_error_kinds() {
         Err(MailError::Transient(_)) => {}
         other => panic!("expected a transient refusal, got {other:?}"),
     }
+}
+
+/// Message tags and the configuration set are what SES's events about a message carry
+/// back (ADR 0006): they must be on the wire, and the emulator must take them.
+#[tokio::test]
+async fn tags_and_the_configuration_set_go_to_ses_with_the_message() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let mut tagged = email(&unique_email());
+    tagged.tags = vec![
+        ("quotidian-kind".into(), "digest".into()),
+        (
+            "quotidian-send".into(),
+            "6f1c1c9e-2d7a-4c41-9d0e-55d0c3a0e0f1".into(),
+        ),
+    ];
+
+    let ses = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/email/outbound-emails"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/json")
+                .set_body_string(r#"{"MessageId":"0100019a-test"}"#),
+        )
+        .mount(&ses)
+        .await;
+    let config = aws_sdk_sesv2::Config::builder()
+        .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
+        .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
+        .endpoint_url(ses.uri())
+        .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .build();
+    let mailer = SesMailer::new(
+        aws_sdk_sesv2::Client::from_conf(config),
+        Some("quotidian-events".into()),
+    );
+    assert_eq!(mailer.send(&tagged).await.unwrap(), "0100019a-test");
+    let requests = ses.received_requests().await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(body["ConfigurationSetName"], "quotidian-events");
+    assert_eq!(
+        body["EmailTags"],
+        serde_json::json!([
+            {"Name": "quotidian-kind", "Value": "digest"},
+            {"Name": "quotidian-send", "Value": "6f1c1c9e-2d7a-4c41-9d0e-55d0c3a0e0f1"},
+        ])
+    );
+
+    // The emulator accepts both, as SES does.
+    ses_url();
+    let real = SesMailer::from_env(Some("quotidian-events".into())).await;
+    let id = real.send(&tagged).await.expect("the emulator takes tags");
+    assert!(!id.is_empty());
 }

@@ -2,119 +2,55 @@
 //! self-signed certificate made here and served by wiremock under the configured
 //! `QUOTIDIAN_SNS_CERT_URL_PREFIXES`, exactly as SNS serves its own.
 
-use std::sync::LazyLock;
+use std::sync::Arc;
 
-use base64::Engine as _;
 use chrono::{Duration, Utc};
+use quotidian::clients::mailer::Mailer;
 use quotidian::repositories::suppressions;
 use reqwest::StatusCode;
-use rsa::pkcs8::DecodePrivateKey as _;
-use rsa::signature::{SignatureEncoding as _, Signer as _};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::*;
+use crate::sns_signer::{CERT_PATH, TOPIC, cert_pem, sign, sns_timestamp};
 
-const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:quotidian-ses-events";
-/// Shaped like SNS's own certificate paths, which the URL rule insists on even under a
-/// configured prefix.
-const CERT_PATH: &str = "/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem";
-
-struct Signer {
-    key: rsa::RsaPrivateKey,
-    cert_pem: String,
-}
-
-/// One RSA key and certificate for the whole test binary: generating them is the slow
-/// part.
-static SIGNER: LazyLock<Signer> = LazyLock::new(|| {
-    let key_pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key");
-    let cert = rcgen::CertificateParams::new(vec!["sns.quotidian.test".to_owned()])
-        .unwrap()
-        .self_signed(&key_pair)
-        .unwrap();
-    Signer {
-        key: rsa::RsaPrivateKey::from_pkcs8_der(&key_pair.serialize_der()).unwrap(),
-        cert_pem: cert.pem(),
-    }
-});
-
-/// The string SNS signs, built here from AWS's documentation rather than with the
-/// code under test.
-fn string_to_sign(m: &Value) -> String {
-    let names: &[&str] = if m["Type"] == "Notification" {
-        &[
-            "Message",
-            "MessageId",
-            "Subject",
-            "Timestamp",
-            "TopicArn",
-            "Type",
-        ]
-    } else {
-        &[
-            "Message",
-            "MessageId",
-            "SubscribeURL",
-            "Timestamp",
-            "Token",
-            "TopicArn",
-            "Type",
-        ]
-    };
-    names
-        .iter()
-        .filter_map(|name| m[*name].as_str().map(|v| format!("{name}\n{v}\n")))
-        .collect()
-}
-
-/// Signs `m` in place with its SignatureVersion.
-fn sign(m: &mut Value) {
-    let text = string_to_sign(m);
-    let key = SIGNER.key.clone();
-    let signature = match m["SignatureVersion"].as_str().unwrap() {
-        "1" => rsa::pkcs1v15::SigningKey::<sha1::Sha1>::new(key)
-            .sign(text.as_bytes())
-            .to_vec(),
-        "2" => rsa::pkcs1v15::SigningKey::<rsa::sha2::Sha256>::new(key)
-            .sign(text.as_bytes())
-            .to_vec(),
-        other => panic!("no SignatureVersion {other}"),
-    };
-    m["Signature"] = base64::engine::general_purpose::STANDARD
-        .encode(signature)
-        .into();
-}
-
-fn sns_timestamp(at: chrono::DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
-struct Sns {
-    app: TestApp,
+pub struct Sns {
+    pub app: TestApp,
     /// Serves the certificate and the subscription confirmation URL.
     aws: MockServer,
 }
 
 impl Sns {
     /// The app as production must run it: accepting messages from our topic only.
-    async fn start() -> Self {
+    pub async fn start() -> Self {
         Self::start_with(&[("QUOTIDIAN_SNS_TOPIC_ARNS", TOPIC)]).await
     }
 
     /// With exactly `extra` besides the certificate prefix (no topic unless given).
     async fn start_with(extra: &[(&str, &str)]) -> Self {
+        Self::start_full(extra, None).await
+    }
+
+    /// Accepting messages from our topic, with `extra` settings and a mailer of the
+    /// test's choosing.
+    pub async fn start_with_mailer(extra: &[(&str, &str)], mailer: Arc<dyn Mailer>) -> Self {
+        let mut settings = vec![("QUOTIDIAN_SNS_TOPIC_ARNS", TOPIC)];
+        settings.extend_from_slice(extra);
+        Self::start_full(&settings, Some(mailer)).await
+    }
+
+    async fn start_full(extra: &[(&str, &str)], mailer: Option<Arc<dyn Mailer>>) -> Self {
         let aws = MockServer::start().await;
         Mock::given(method("GET"))
             .and(path(CERT_PATH))
-            .respond_with(ResponseTemplate::new(200).set_body_string(SIGNER.cert_pem.clone()))
+            .respond_with(ResponseTemplate::new(200).set_body_string(cert_pem()))
             .mount(&aws)
             .await;
         let prefix = aws.uri();
         let mut settings = vec![("QUOTIDIAN_SNS_CERT_URL_PREFIXES", prefix.as_str())];
         settings.extend_from_slice(extra);
-        let app = spawn_app_with(&settings, None).await;
+        let app = spawn_app_with(&settings, mailer).await;
         Self { app, aws }
     }
 
@@ -123,19 +59,8 @@ impl Sns {
     }
 
     /// A signed notification carrying `event` (an SES event) as its Message.
-    fn notification(&self, event: &Value, version: &str) -> Value {
-        let mut m = json!({
-            "Type": "Notification",
-            "MessageId": uuid::Uuid::new_v4().to_string(),
-            "TopicArn": TOPIC,
-            "Message": event.to_string(),
-            "Timestamp": sns_timestamp(Utc::now()),
-            "SignatureVersion": version,
-            "SigningCertURL": self.cert_url(),
-            "UnsubscribeURL": format!("{}/?Action=Unsubscribe", self.aws.uri()),
-        });
-        sign(&mut m);
-        m
+    pub fn notification(&self, event: &Value, version: &str) -> Value {
+        crate::sns_signer::notification(&self.aws.uri(), event, version)
     }
 
     async fn post_raw(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
@@ -150,7 +75,7 @@ impl Sns {
             .unwrap()
     }
 
-    async fn post(&self, m: &Value) -> reqwest::Response {
+    pub async fn post(&self, m: &Value) -> reqwest::Response {
         self.post_raw(m.to_string()).await
     }
 
@@ -202,7 +127,7 @@ impl Sns {
             .count()
     }
 
-    async fn suppressed(&self) -> Vec<(String, String, Option<String>, Option<String>)> {
+    pub async fn suppressed(&self) -> Vec<(String, String, Option<String>, Option<String>)> {
         sqlx::query_as(
             "select email, reason, detail, sns_message_id from suppressed_addresses order by email",
         )
@@ -455,7 +380,7 @@ async fn a_certificate_url_off_the_allowed_hosts_is_never_fetched() {
     let sns = Sns::start().await;
     let elsewhere = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(SIGNER.cert_pem.clone()))
+        .respond_with(ResponseTemplate::new(200).set_body_string(cert_pem()))
         .expect(0)
         .mount(&elsewhere)
         .await;
@@ -800,7 +725,7 @@ async fn certificate_and_subscribe_urls_must_have_the_shape_of_sns_urls() {
     // Whatever is asked of the prefix host other than the certificate is a failure of
     // the rule; it would even serve the right certificate.
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(SIGNER.cert_pem.clone()))
+        .respond_with(ResponseTemplate::new(200).set_body_string(cert_pem()))
         .mount(&sns.aws)
         .await;
     let mail_id = sns.sent_digest("ada@example.com").await;

@@ -24,7 +24,7 @@ use chrono::{NaiveDate, Utc};
 use futures_util::StreamExt as _;
 use uuid::Uuid;
 
-use super::{InputRequest, MarketSnapshot, compose, distinct_symbols, unsubscribe_url};
+use super::{InputRequest, MarketSnapshot, compose, distinct_symbols, reconcile, unsubscribe_url};
 use crate::backoff;
 use crate::clients::mailer::{MailError, OutgoingEmail};
 use crate::domain::Symbol;
@@ -152,10 +152,20 @@ pub async fn recover_expired(state: &AppState) -> anyhow::Result<usize> {
     let stuck = digest_jobs::fail_expired_sending(&mut tx, 1000, UNKNOWN_OUTCOME).await?;
     let refs: Vec<_> = stuck.iter().collect();
     audit::queue_deliveries(&mut tx, &refs).await?;
+    // SES's events may already have said what became of them.
+    let ids: Vec<i64> = stuck.iter().map(|j| j.id).collect();
+    let settled = reconcile::settle_new_unknowns(&mut tx, &ids).await?;
     tx.commit().await?;
     for job in &stuck {
-        tracing::error!(job_id = job.id, user_id = %job.user_id, "digest outcome unknown after a worker stopped mid-send");
+        tracing::warn!(job_id = job.id, user_id = %job.user_id, "digest outcome unknown after a worker stopped mid-send");
         crate::metrics::digest_finished("failed");
+    }
+    if settled < stuck.len() {
+        tracing::error!(
+            unknown = stuck.len() - settled,
+            settled,
+            "digests left 'outcome unknown' by a stopped worker; SES events settle them if they arrive"
+        );
     }
     if !stuck.is_empty() {
         state.audit_wakeup.notify_waiters();
@@ -368,7 +378,10 @@ async fn deliver_one(
         () = state.ses_pacer.until_ready() => {}
         () = state.shutdown.cancelled() => return release(state, job).await,
     }
+    // A fresh token per attempt: SES tags its events about this message with it.
+    let send_token = Uuid::new_v4();
     let content = SendingContent {
+        send_token,
         recipient: &recipient.email,
         subject: &composed.subject,
         html: &composed.html,
@@ -405,6 +418,7 @@ async fn deliver_one(
                 "List-Unsubscribe=One-Click".into(),
             ),
         ],
+        tags: reconcile::digest_tags(send_token),
     };
     // SES latency and outcome are counted by the SES adapter itself.
     match state.mailer.send(&email).await {
@@ -451,7 +465,7 @@ async fn deliver_one(
         Err(error @ MailError::Unknown(_)) => {
             let reason =
                 format!("{error}; not sent again, so that nobody gets two digests for one day");
-            finish(state, job, "failed", Some(&reason), None).await
+            finish_unknown(state, job, &reason).await
         }
     }
 }
@@ -490,8 +504,25 @@ async fn finish(
     error: Option<&str>,
     message_id: Option<&str>,
 ) -> Outcome {
+    record(state, job, status, error, message_id, false).await
+}
+
+/// Records that the SES call ended without proof either way: `failed`, "outcome
+/// unknown", until SES's events settle it (`reconcile`).
+async fn finish_unknown(state: &AppState, job: &ClaimedJobRow, reason: &str) -> Outcome {
+    record(state, job, "failed", Some(reason), None, true).await
+}
+
+async fn record(
+    state: &AppState,
+    job: &ClaimedJobRow,
+    status: &'static str,
+    error: Option<&str>,
+    message_id: Option<&str>,
+    unknown: bool,
+) -> Outcome {
     // 8 attempts over about 40 s: 200 ms, 400 ms ... capped at 10 s between them.
-    let recorded = (|| try_finish(state, job, status, error, message_id))
+    let recorded = (|| try_finish(state, job, status, error, message_id, unknown))
         .retry(
             ExponentialBuilder::default()
                 .with_min_delay(Duration::from_millis(200))
@@ -528,10 +559,19 @@ async fn try_finish(
     status: &str,
     error: Option<&str>,
     message_id: Option<&str>,
+    unknown: bool,
 ) -> anyhow::Result<bool> {
     let mut tx = state.db.begin().await?;
-    let Some(row) =
-        digest_jobs::finish(&mut tx, job.id, job.attempts, status, error, message_id).await?
+    let Some(row) = digest_jobs::finish(
+        &mut tx,
+        job.id,
+        job.attempts,
+        status,
+        error,
+        message_id,
+        unknown,
+    )
+    .await?
     else {
         // Not ours any more: recovery ended it (and recorded it), or its account was
         // deleted while it was being sent, and the deletion left a delivery record
@@ -556,6 +596,9 @@ async fn try_finish(
         return Ok(completed);
     };
     audit::queue_deliveries(&mut tx, &[&row]).await?;
+    if unknown {
+        reconcile::settle_new_unknowns(&mut tx, &[row.id]).await?;
+    }
     tx.commit().await?;
     Ok(true)
 }

@@ -7,6 +7,7 @@
 pub mod compose;
 pub mod delivery;
 pub mod history;
+pub mod reconcile;
 pub mod schedule;
 
 use std::collections::{HashMap, HashSet};

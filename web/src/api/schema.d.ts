@@ -367,7 +367,8 @@ export interface paths {
          * The state of the service at a glance.
          * @description Operators only. How many emails, digests and audit records wait and how long the
          *     oldest has waited; the Finnhub budget and the calls made in the last minute; the
-         *     SES send rate in use; how many addresses are suppressed.
+         *     SES send rate in use; how many addresses are suppressed; how many digests have an
+         *     SES outcome nobody knows yet.
          */
         get: operations["get_overview"];
         put?: never;
@@ -1016,10 +1017,12 @@ export interface components {
          *       },
          *       "ses": {
          *         "configured": false,
+         *         "events": true,
          *         "send_rate_per_second": 14,
          *         "shared": true
          *       },
-         *       "suppressed_addresses": 2
+         *       "suppressed_addresses": 2,
+         *       "unresolved_outcomes": 0
          *     }
          */
         Overview: {
@@ -1037,6 +1040,12 @@ export interface components {
              * @description Addresses no email goes to.
              */
             suppressed_addresses: number;
+            /**
+             * Format: int64
+             * @description Digests whose SES call ended without an answer and no SES event has settled:
+             *     the person may or may not have them (ADR 0006).
+             */
+            unresolved_outcomes: number;
         };
         /**
          * @example {
@@ -1227,6 +1236,11 @@ export interface components {
             /** @description True when the rate was set by `QUOTIDIAN_SES_MAX_SEND_RATE` rather than read from SES. */
             configured: boolean;
             /**
+             * @description True when sends name an SES configuration set (`QUOTIDIAN_SES_CONFIGURATION_SET`),
+             *     whose events can settle a digest whose SES outcome is unknown (ADR 0006).
+             */
+            events: boolean;
+            /**
              * Format: double
              * @description Digest sends per second: `QUOTIDIAN_SES_MAX_SEND_RATE`, or the account's maximum
              *     send rate from SES.
@@ -1404,8 +1418,11 @@ export interface components {
          */
         WebhookReceipt: {
             /**
-             * @description `suppressed`, `ignored` (a transient bounce, a delivery, an SES test message, or
-             *     a bounce or complaint about mail we did not send to that address),
+             * @description `suppressed`, `reconciled` (an event that settled a digest whose SES outcome was
+             *     unknown; a bounce may also do so and then says `suppressed`), `recorded` (an
+             *     event about a digest still being sent, kept as evidence), `ignored` (a transient
+             *     bounce, a delivery of a digest known to be sent, an SES test message, or a bounce
+             *     or complaint about mail we did not send to that address),
              *     `subscription_confirmed` or `unsubscribed`.
              */
             outcome: string;

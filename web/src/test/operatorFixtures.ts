@@ -8,8 +8,9 @@ export const OVERVIEW = {
     audit_outbox: { depth: 5, oldest_queued_at: "2026-11-23T11:26:00Z", oldest_age_secs: 3900 },
   },
   finnhub: { source: "finnhub", calls_per_minute: 60, calls_per_second: 30, calls_last_minute: 41 },
-  ses: { send_rate_per_second: 14, configured: false, shared: true },
+  ses: { send_rate_per_second: 14, configured: false, shared: true, events: true },
   suppressed_addresses: 2,
+  unresolved_outcomes: 3,
 };
 
 export function digestRun(id: number, started_at: string, extra: object = {}) {

@@ -74,6 +74,14 @@ export function OverviewPage() {
                     ? "set by QUOTIDIAN_SES_MAX_SEND_RATE"
                     : "the account's maximum send rate from SES"}
                 </p>
+                <p>
+                  {o.unresolved_outcomes === 0
+                    ? "No digest has an unknown SES outcome."
+                    : `${plural(o.unresolved_outcomes, "digest", "digests")} with an unknown SES outcome (the person may or may not have it).`}{" "}
+                  {o.ses.events
+                    ? "SES's events through the configuration set settle them."
+                    : "No configuration set: SES's events cannot settle them (QUOTIDIAN_SES_CONFIGURATION_SET)."}
+                </p>
               </li>
             </ul>
           </section>

@@ -63,6 +63,8 @@ describe("operations overview", () => {
     const ses = screen.getByRole("heading", { level: 3, name: "Amazon SES" }).closest("li")!;
     expect(ses).toHaveTextContent("14 a second");
     expect(ses).toHaveTextContent("maximum send rate from SES");
+    expect(ses).toHaveTextContent("3 digests with an unknown SES outcome");
+    expect(ses).toHaveTextContent("SES's events through the configuration set settle them");
     expect(screen.getByText(/2 addresses get no email/)).toBeInTheDocument();
     expect(screen.getByRole("link", { name: "See suppressions" })).toHaveAttribute("href", "/operations/suppressions");
 

@@ -1,0 +1,150 @@
+//! SES's events about digest sends whose outcome we do not know for certain, and the
+//! jobs they settle (ADR 0006). A job is found by the send token its attempt gave SES
+//! as a message tag.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use super::digest_jobs::{JobRecordRow, RECORD_COLUMNS};
+
+/// The job an event's send token names, locked for the caller's transaction.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenJob {
+    pub id: i64,
+    pub status: String,
+    pub attempts: i32,
+    pub recipient: Option<String>,
+    pub outcome_unknown: bool,
+    pub reconciled_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+pub async fn lock_job(tx: &mut PgConnection, token: Uuid) -> sqlx::Result<Option<TokenJob>> {
+    sqlx::query_as(
+        "select id, status, attempts, recipient, outcome_unknown, reconciled_at, last_error
+         from digest_jobs where send_token = $1
+         for update",
+    )
+    .bind(token)
+    .fetch_optional(tx)
+    .await
+}
+
+/// One SES event about a send.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SendEvent {
+    /// SES's `eventType`: `Send`, `Delivery`, `Reject`, `Bounce` ...
+    pub event_type: String,
+    pub ses_message_id: String,
+    pub occurred_at: DateTime<Utc>,
+    /// What SES said besides the type (a reject's reason, a bounce's type, ...).
+    pub detail: Option<String>,
+}
+
+/// Keeps an event; false when SNS delivered this message before.
+pub async fn record(
+    db: impl PgExecutor<'_>,
+    token: Uuid,
+    sns_message_id: &str,
+    event: &SendEvent,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "insert into ses_send_events (send_token, event_type, ses_message_id, occurred_at, detail, sns_message_id)
+         values ($1, $2, $3, $4, $5, $6)
+         on conflict (sns_message_id) do nothing",
+    )
+    .bind(token)
+    .bind(&event.event_type)
+    .bind(&event.ses_message_id)
+    .bind(event.occurred_at)
+    .bind(&event.detail)
+    .bind(sns_message_id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The events kept for a send, oldest first.
+pub async fn events_for(db: impl PgExecutor<'_>, token: Uuid) -> sqlx::Result<Vec<SendEvent>> {
+    sqlx::query_as(
+        "select event_type, ses_message_id, occurred_at, detail from ses_send_events
+         where send_token = $1 order by occurred_at, id",
+    )
+    .bind(token)
+    .fetch_all(db)
+    .await
+}
+
+/// Which of these jobs (just ended "outcome unknown") have events waiting for them:
+/// (job id, send token).
+pub async fn with_events(
+    db: impl PgExecutor<'_>,
+    job_ids: &[i64],
+) -> sqlx::Result<Vec<(i64, Uuid)>> {
+    sqlx::query_as(
+        "select j.id, j.send_token from digest_jobs j
+         where j.id = any($1) and j.outcome_unknown
+           and exists (select 1 from ses_send_events e where e.send_token = j.send_token)",
+    )
+    .bind(job_ids)
+    .fetch_all(db)
+    .await
+}
+
+/// What SES's events proved about a send.
+pub struct Settlement<'a> {
+    pub status: &'a str,
+    pub ses_message_id: &'a str,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub last_error: Option<&'a str>,
+    pub evidence: &'a str,
+}
+
+/// Settles a job from its events (the caller holds its row lock): its status and SES
+/// message id become what the events proved, and it is no longer "outcome unknown".
+pub async fn settle(
+    tx: &mut PgConnection,
+    job_id: i64,
+    settlement: &Settlement<'_>,
+) -> sqlx::Result<Option<JobRecordRow>> {
+    sqlx::query_as(&format!(
+        "update digest_jobs
+         set status = $2, ses_message_id = $3, sent_at = $4, last_error = $5, evidence = $6,
+             outcome_unknown = false, reconciled_at = now(),
+             finished_at = coalesce(finished_at, now()), lease_until = null
+         where id = $1
+         returning {RECORD_COLUMNS}"
+    ))
+    .bind(job_id)
+    .bind(settlement.status)
+    .bind(settlement.ses_message_id)
+    .bind(settlement.sent_at)
+    .bind(settlement.last_error)
+    .bind(settlement.evidence)
+    .fetch_optional(tx)
+    .await
+}
+
+/// Deletes up to `limit` events received more than `days` days ago.
+pub async fn prune(db: impl PgExecutor<'_>, days: u32, limit: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "delete from ses_send_events where id in (
+             select id from ses_send_events
+             where received_at < now() - make_interval(days => $1)
+             order by received_at limit $2
+         )",
+    )
+    .bind(days as i32)
+    .bind(limit)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Digests that ended "outcome unknown" and no event has settled (yet).
+pub async fn unresolved(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from digest_jobs where outcome_unknown")
+        .fetch_one(db)
+        .await
+}
