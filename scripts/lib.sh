@@ -14,7 +14,8 @@
 #                    tools/s3-emulator) in a virtualenv under .local/, in memory
 #   web.sh           the web page: npm packages, build, ESLint, Chromium, browser tests
 #   app.sh           the environment `quotidian` runs with locally
-#   lint.sh          shellcheck over every shell script (pinned in tools/shellcheck)
+#   lint.sh          shellcheck over every shell script (pinned in tools/shellcheck);
+#                    compose.yaml's emulator versions checked against the pins
 # Everything runs without Docker and without AWS credentials. The services keep running
 # after the calling script exits, so the next run/test reuses them; scripts/stop shuts
 # them down.

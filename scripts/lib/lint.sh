@@ -49,3 +49,24 @@ lint_scripts() {
     say "shellcheck $("$SHELLCHECK_VENV/bin/shellcheck" --version | sed -n 's/^version: //p'): ${scripts[*]}"
     (cd "$ROOT" && "$SHELLCHECK_VENV/bin/shellcheck" "${scripts[@]}")
 }
+
+# compose.yaml runs the same emulator versions as the scripts: aws-ses-v2-local as
+# tools/ses-emulator/package.json pins it, moto as tools/s3-emulator/requirements.txt
+# does. (compose.yaml cannot be run here, so nothing else would notice a drift.)
+check_compose_pins() {
+    local compose="$ROOT/compose.yaml" ses_pin ses_compose moto_pin moto_compose status=0
+    ses_pin="$(sed -n 's/.*"aws-ses-v2-local": *"\([^"]*\)".*/\1/p' "$SES_DIR/package.json")"
+    ses_compose="$(sed -n 's/.*aws-ses-v2-local@\([^"]*\)".*/\1/p' "$compose")"
+    moto_pin="$(sed -n 's/^moto\[server\]==\([^ ]*\).*/\1/p' "$S3_DIR/requirements.txt")"
+    moto_compose="$(sed -n 's|^ *image: *motoserver/moto:\([^ ]*\).*|\1|p' "$compose")"
+    if [[ -z $ses_pin || $ses_compose != "$ses_pin" ]]; then
+        say "compose.yaml runs aws-ses-v2-local ${ses_compose:-(unpinned)}; tools/ses-emulator/package.json pins ${ses_pin:-nothing}"
+        status=1
+    fi
+    if [[ -z $moto_pin || $moto_compose != "$moto_pin" ]]; then
+        say "compose.yaml runs motoserver/moto:${moto_compose:-(none)}; tools/s3-emulator/requirements.txt pins moto ${moto_pin:-nothing}"
+        status=1
+    fi
+    ((status == 0)) && say "compose.yaml: aws-ses-v2-local $ses_pin and moto $moto_pin, as the scripts pin them"
+    return "$status"
+}
