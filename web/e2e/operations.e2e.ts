@@ -1,7 +1,7 @@
 // The operator's console, in a real browser against the real service: an account in
-// QUOTIDIAN_OPERATOR_EMAILS (E2E_OPERATOR_EMAIL; scripts/lib.sh browser_tests sets both)
+// QUOTIDIAN_OPERATOR_EMAILS (E2E_OPERATOR_EMAIL; scripts/lib/web.sh browser_tests sets both)
 // sends itself a digest, then visits the overview, the digest runs and one run, the ETL
-// runs and one run, and lifts the suppression scripts/lib.sh seeded (E2E_SUPPRESSED_EMAIL).
+// runs and one run, and lifts the suppression scripts/lib/web.sh seeded (E2E_SUPPRESSED_EMAIL).
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { checkScreen, confirmedAccount, launch, logIn, newPage, waitForMail } from "./support";

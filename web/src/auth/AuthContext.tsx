@@ -10,7 +10,6 @@ import {
 } from "react";
 import { useNavigate } from "react-router";
 import { api, type Me, onUnauthenticated } from "../api/client";
-import { isApiProblem } from "../api/problem";
 
 export type AuthState =
   | { status: "loading" }
@@ -29,31 +28,31 @@ export interface AuthContextValue {
 
 const AuthContext = createContext<AuthContextValue | null>(null);
 
+/** Asks the service who is logged in. */
+async function whoIsLoggedIn(): Promise<AuthState> {
+  try {
+    return { status: "authenticated", me: await api.me() };
+  } catch {
+    // A 401, or the service could not say (down, offline): treat as logged out so the
+    // person sees the login page and its error rather than an endless spinner.
+    return { status: "anonymous" };
+  }
+}
+
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [state, setState] = useState<AuthState>({ status: "loading" });
 
   const refresh = useCallback(async (): Promise<Me | null> => {
-    try {
-      const me = await api.me();
-      setState({ status: "authenticated", me });
-      return me;
-    } catch (error) {
-      if (isApiProblem(error) && error.status === 401) {
-        setState({ status: "anonymous" });
-        return null;
-      }
-      // The service could not say (down, offline): treat as logged out so the
-      // person sees the login page and its error rather than an endless spinner.
-      setState({ status: "anonymous" });
-      return null;
-    }
+    const next = await whoIsLoggedIn();
+    setState(next);
+    return next.status === "authenticated" ? next.me : null;
   }, []);
 
   const signedOut = useCallback(() => setState({ status: "anonymous" }), []);
 
   useEffect(() => {
-    void refresh();
-  }, [refresh]);
+    void whoIsLoggedIn().then(setState);
+  }, []);
 
   // Any 401 "unauthenticated" (an expired session) sends the person to log in again.
   useEffect(() => onUnauthenticated(signedOut), [signedOut]);

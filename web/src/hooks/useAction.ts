@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { type ApiProblem, toApiProblem } from "../api/problem";
 
 export type ActionResult<T> = { ok: true; data: T } | { ok: false; problem: ApiProblem };
@@ -22,8 +22,12 @@ export function useAction<A extends unknown[], T>(
   const [pending, setPending] = useState(false);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const mounted = useRef(true);
+  // The latest `action` (often a new closure each render) for `run`, which stays the
+  // same function. Updated once the render is committed, before any event can call it.
   const actionRef = useRef(action);
-  actionRef.current = action;
+  useLayoutEffect(() => {
+    actionRef.current = action;
+  });
 
   useEffect(() => {
     mounted.current = true;

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useEffectEvent, useState } from "react";
 import { type ApiProblem, isAbortError, toApiProblem } from "../api/problem";
 
 export interface Resource<T> {
@@ -11,40 +11,47 @@ export interface Resource<T> {
   setData: (update: T | ((current: T | undefined) => T)) => void;
 }
 
+/** Which request an outcome answers: the `key` it was made for, and its reload count. */
+interface Settled {
+  key: unknown;
+  generation: number;
+  problem: ApiProblem | null;
+}
+
 /**
- * Loads something from the API when the component mounts (and whenever `deps`
- * change), with loading and error state. Requests of a stale render are aborted.
+ * Loads something from the API when the component mounts (and again whenever `key`
+ * changes, e.g. the id in the path), with loading and error state. Requests of a stale
+ * render are aborted.
  */
 export function useResource<T>(
   load: (signal: AbortSignal) => Promise<T>,
-  deps: readonly unknown[] = [],
+  key?: unknown,
 ): Resource<T> {
   const [data, setData] = useState<T | undefined>(undefined);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
-  const [loading, setLoading] = useState(true);
   const [generation, setGeneration] = useState(0);
-  const loadRef = useRef(load);
-  loadRef.current = load;
+  // How the latest request ended. Loading, and the problem shown, are derived from it:
+  // a request for another key or generation than the one settled is still under way.
+  const [settled, setSettled] = useState<Settled | null>(null);
+  // The latest `load` (a new closure each render), without refetching when it changes.
+  const fetchData = useEffectEvent(load);
 
   useEffect(() => {
     const controller = new AbortController();
-    setLoading(true);
-    setProblem(null);
-    loadRef.current(controller.signal).then(
+    fetchData(controller.signal).then(
       (value) => {
         if (controller.signal.aborted) return;
         setData(() => value);
-        setLoading(false);
+        setSettled({ key, generation, problem: null });
       },
       (error: unknown) => {
         if (controller.signal.aborted || isAbortError(error)) return;
-        setProblem(toApiProblem(error));
-        setLoading(false);
+        setSettled({ key, generation, problem: toApiProblem(error) });
       },
     );
     return () => controller.abort();
-  }, [generation, ...deps]);
+  }, [key, generation]);
 
+  const current = settled !== null && settled.generation === generation && Object.is(settled.key, key);
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
   const replace = useCallback((update: T | ((current: T | undefined) => T)) => {
     setData((current) =>
@@ -52,5 +59,11 @@ export function useResource<T>(
     );
   }, []);
 
-  return { data, problem, loading, reload, setData: replace };
+  return {
+    data,
+    problem: current ? settled.problem : null,
+    loading: !current,
+    reload,
+    setData: replace,
+  };
 }

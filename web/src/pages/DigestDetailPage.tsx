@@ -28,7 +28,7 @@ export function DigestDetailPage() {
             }),
           )
         : api.digest(id, { signal }),
-    [id],
+    id,
   );
   const d = digest.data;
   const notFound = digest.problem?.status === 404 || digest.problem?.status === 400;

@@ -25,23 +25,25 @@ const IDLE: SearchState = { query: "", results: [], loading: false, problem: nul
 /** Search-as-you-type over GET /api/v1/symbols, debounced, latest answer wins. */
 function useSymbolSearch(text: string): SearchState {
   const query = useDebouncedValue(text.trim(), SEARCH_DEBOUNCE_MS);
-  const [state, setState] = useState<SearchState>(IDLE);
-  // Answers already seen on this screen (typing back and forth costs no request: the
-  // service limits searches per minute).
-  const cache = useRef(new Map<string, SearchState>());
+  // Answers already seen on this screen, by lower-cased query (typing back and forth
+  // costs no request: the service limits searches per minute).
+  const [answers, setAnswers] = useState<ReadonlyMap<string, SearchState>>(() => new Map());
+  // What the search shows, and the query it was last brought up to date for.
+  const [shown, setShown] = useState<SearchState>(IDLE);
+  const [shownFor, setShownFor] = useState("");
+  const known = query ? answers.get(query.toLowerCase()) : undefined;
+  if (query !== shownFor) {
+    // A new query (adjusted during render, so no frame shows the old one as current):
+    // its answer if already seen; else, while it is on its way, the previous results
+    // stay (no flicker). An emptied box shows none.
+    setShownFor(query);
+    setShown(!query ? IDLE : (known ?? { ...shown, query, loading: true, problem: null }));
+  }
+  const asking = query !== "" && known === undefined;
 
   useEffect(() => {
-    if (!query) {
-      setState(IDLE);
-      return;
-    }
-    const known = cache.current.get(query.toLowerCase());
-    if (known) {
-      setState(known);
-      return;
-    }
+    if (!asking) return;
     const controller = new AbortController();
-    setState((s) => ({ ...s, query, loading: true, problem: null }));
     api.searchSymbols(query, { signal: controller.signal }).then(
       (answer) => {
         const found: SearchState = {
@@ -51,21 +53,18 @@ function useSymbolSearch(text: string): SearchState {
           problem: null,
           sampleData: answer.sample_data,
         };
-        if (cache.current.size >= 100) cache.current.clear();
-        cache.current.set(query.toLowerCase(), found);
-        setState(found);
+        setAnswers((seen) => new Map(seen.size >= 100 ? [] : seen).set(query.toLowerCase(), found));
+        if (!controller.signal.aborted) setShown(found);
       },
       (error: unknown) => {
         if (controller.signal.aborted || isAbortError(error)) return;
-        setState({ query, results: [], loading: false, problem: toApiProblem(error), sampleData: false });
+        setShown({ query, results: [], loading: false, problem: toApiProblem(error), sampleData: false });
       },
     );
     return () => controller.abort();
-  }, [query]);
+  }, [query, asking]);
 
-  // While a newer query is on its way, the previous results stay (no flicker); an
-  // emptied box shows none.
-  return text.trim() ? state : IDLE;
+  return text.trim() ? shown : IDLE;
 }
 
 export function WatchlistPage() {

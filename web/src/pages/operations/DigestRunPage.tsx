@@ -21,7 +21,7 @@ export function DigestRunPage() {
   const id = parseId(useParams().id);
   const run = useResource(
     (signal) => (id === null ? Promise.reject(noSuchRun()) : api.digestRun(id, { signal })),
-    [id],
+    id,
   );
   const r = run.data;
   const notFound = run.problem?.status === 404 || run.problem?.status === 400;

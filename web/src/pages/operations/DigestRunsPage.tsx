@@ -12,7 +12,7 @@ async function loadRuns(before: number | null, signal?: AbortSignal) {
 
 export function DigestRunsPage() {
   useDocumentTitle("Digest runs");
-  const paged = usePaged(loadRuns, (r) => String(r.id));
+  const { listRef, ...paged } = usePaged(loadRuns, (r) => String(r.id));
   const today = paged.items.filter((r) => isToday(r.started_at));
   const earlier = paged.items.filter((r) => !isToday(r.started_at));
 
@@ -28,7 +28,7 @@ export function DigestRunsPage() {
       ) : paged.first.problem && !paged.first.data ? (
         <LoadProblem what="digest runs" problem={paged.first.problem} reload={paged.first.reload} />
       ) : (
-        <div ref={paged.listRef}>
+        <div ref={listRef}>
           <section aria-labelledby="today-heading">
             <h2 id="today-heading">Today</h2>
             {today.length === 0 ? <p>No digest runs yet today.</p> : <RunList runs={today} />}

@@ -29,7 +29,7 @@ export function EtlRunPage() {
   const id = parseId(useParams().id);
   const run = useResource(
     (signal) => (id === null ? Promise.reject(noSuchRun()) : api.etlRun(id, { signal })),
-    [id],
+    id,
   );
   const r = run.data;
   const notFound = run.problem?.status === 404 || run.problem?.status === 400;

@@ -13,7 +13,7 @@ async function loadRuns(before: number | null, signal?: AbortSignal) {
 
 export function EtlRunsPage() {
   useDocumentTitle("ETL runs");
-  const paged = usePaged(loadRuns, (r) => String(r.id));
+  const { listRef, ...paged } = usePaged(loadRuns, (r) => String(r.id));
 
   return (
     <div className="page">
@@ -29,7 +29,7 @@ export function EtlRunsPage() {
       ) : paged.items.length === 0 ? (
         <p>No extraction has run yet.</p>
       ) : (
-        <div ref={paged.listRef}>
+        <div ref={listRef}>
           <ul className="history-list">
             {paged.items.map((r) => (
               <li key={r.id} className="history-item" data-entry={r.id}>

@@ -20,7 +20,7 @@ async function loadSuppressions(before: string | null, signal?: AbortSignal) {
 
 export function SuppressionsPage() {
   useDocumentTitle("Suppressed addresses");
-  const paged = usePaged(loadSuppressions, (s) => s.email);
+  const { listRef, ...paged } = usePaged(loadSuppressions, (s) => s.email);
   const [status, setStatus] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
   const headingRef = useRef<HTMLHeadingElement>(null);
@@ -55,7 +55,7 @@ export function SuppressionsPage() {
       ) : paged.items.length === 0 ? (
         <p>No address is suppressed.</p>
       ) : (
-        <div ref={paged.listRef}>
+        <div ref={listRef}>
           <ul className="history-list" aria-label="Suppressed addresses">
             {paged.items.map((s) => (
               <SuppressionItem

@@ -58,6 +58,8 @@ export interface Page<T, C> {
 /**
  * A list loaded a page at a time, newest first, with "Load more": the first page on
  * mount, each next one on request; focus moves to the first new entry's link.
+ * Take `listRef` apart from the rest (`const { listRef, ...paged } = usePaged(...)`):
+ * React treats an object holding a ref as a ref, which render must not read.
  */
 export function usePaged<T, C>(
   load: (before: C | null, signal?: AbortSignal) => Promise<Page<T, C>>,
