@@ -4,7 +4,9 @@
 pub mod advisory_locks;
 pub mod audit_outbox;
 pub mod digest;
+pub mod digest_history;
 pub mod digest_jobs;
+pub mod digest_runs;
 pub mod market;
 pub mod metrics;
 pub mod operations;

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use super::extract::{ApiPath, ApiQuery};
 use crate::domain::DomainError;
 use crate::error::{ApiError, Problem};
-use crate::repositories::digest_jobs::{HistoryRow, SentDigestRow};
+use crate::repositories::digest_history::{HistoryRow, SentDigestRow};
 use crate::services::accounts::CurrentUser;
 use crate::services::digest;
 use crate::services::digest::history;

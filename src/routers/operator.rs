@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use super::extract::{ApiPath, ApiQuery};
 use crate::domain::{DomainError, EmailAddress};
 use crate::error::{ApiError, Problem};
-use crate::repositories::digest_jobs::{self, RunProblemRow, RunSummaryRow};
+use crate::repositories::digest_runs::{self, RunProblemRow, RunSummaryRow};
 use crate::repositories::market::{self, FailureRow, RunRow};
 use crate::repositories::operations::{self, QueuesRow};
 use crate::repositories::suppressions::{self, SuppressionRow};
@@ -453,7 +453,7 @@ pub async fn list_digest_runs(
     if !(1..=100).contains(&limit) {
         return Err(crate::domain::DomainError::new("limit", "must be between 1 and 100").into());
     }
-    let rows = digest_jobs::list_runs(&state.db, params.before, limit)
+    let rows = digest_runs::list_runs(&state.db, params.before, limit)
         .await
         .map_err(anyhow::Error::from)?;
     let next_before = (rows.len() as i64 == limit)
@@ -484,11 +484,11 @@ pub async fn get_digest_run(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<DigestRunDetail>, ApiError> {
     require_operator(&state, &user)?;
-    let run = digest_jobs::get_run(&state.db, id)
+    let run = digest_runs::get_run(&state.db, id)
         .await
         .map_err(anyhow::Error::from)?
         .ok_or_else(|| ApiError::not_found(format!("There is no digest run {id}.")))?;
-    let problems = digest_jobs::run_problems(&state.db, id, 500)
+    let problems = digest_runs::run_problems(&state.db, id, 500)
         .await
         .map_err(anyhow::Error::from)?;
     Ok(Json(DigestRunDetail {

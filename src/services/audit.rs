@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use crate::clients::audit::{AuditError, PutOutcome};
 use crate::repositories::audit_outbox;
-use crate::repositories::digest_jobs::{JobRecordRow, RunRow};
+use crate::repositories::digest_jobs::JobRecordRow;
+use crate::repositories::digest_runs::RunRow;
 use crate::state::AppState;
 
 pub const KIND_DELIVERY: &str = "delivery";

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use sqlx::Connection as _;
 
 use crate::repositories::{
-    advisory_locks, audit_outbox, digest_jobs, outbox, send_events, symbols, users,
+    advisory_locks, audit_outbox, digest_history, digest_runs, outbox, send_events, symbols, users,
 };
 use crate::state::AppState;
 
@@ -113,7 +113,7 @@ async fn prune_locked(state: &AppState) -> anyhow::Result<PruneReport> {
         })
         .await?,
         digest_bodies: batches("digest bodies", || {
-            digest_jobs::prune_bodies(db, days.digest_body_days, BATCH)
+            digest_history::prune_bodies(db, days.digest_body_days, BATCH)
         })
         .await?,
         symbol_searches: batches("symbol searches", || {
@@ -121,7 +121,7 @@ async fn prune_locked(state: &AppState) -> anyhow::Result<PruneReport> {
         })
         .await?,
         empty_runs: batches("empty digest runs", || {
-            digest_jobs::prune_empty_runs(db, days.empty_run_days, BATCH)
+            digest_runs::prune_empty_runs(db, days.empty_run_days, BATCH)
         })
         .await?,
         ses_events: batches("SES events", || {

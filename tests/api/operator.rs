@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use quotidian::repositories::digest_jobs::{self, JobRecordRow};
+use quotidian::repositories::digest_jobs::JobRecordRow;
+use quotidian::repositories::digest_runs;
 use quotidian::services::audit;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -205,7 +206,7 @@ async fn a_digest_that_was_not_sent_names_its_audit_record() {
     let failing = user_id(&app, &operator).await;
     let other = app.confirmed_user().await;
     let skipped = user_id(&app, &other).await;
-    let run = digest_jobs::create_run(&app.db, "schedule").await.unwrap();
+    let run = digest_runs::create_run(&app.db, "schedule").await.unwrap();
     let mut ids = Vec::new();
     for (user, status, reason) in [
         (

@@ -2,7 +2,9 @@
 
 use chrono::{NaiveDate, Utc};
 
-use crate::repositories::digest_jobs::{self, HistoryRow, NewJobs, SentDigestRow};
+use crate::repositories::digest_history::{self, HistoryRow, SentDigestRow};
+use crate::repositories::digest_jobs::{self, NewJobs};
+use crate::repositories::digest_runs;
 use crate::repositories::preferences;
 use crate::services::accounts::CurrentUser;
 use crate::services::{Error, Result, audit};
@@ -14,11 +16,11 @@ pub async fn list(
     before: Option<NaiveDate>,
     limit: u32,
 ) -> Result<Vec<HistoryRow>> {
-    Ok(digest_jobs::history(&state.db, user.user_id, before, i64::from(limit)).await?)
+    Ok(digest_history::history(&state.db, user.user_id, before, i64::from(limit)).await?)
 }
 
 pub async fn get(state: &AppState, user: &CurrentUser, id: i64) -> Result<Option<SentDigestRow>> {
-    Ok(digest_jobs::get_for_user(&state.db, user.user_id, id).await?)
+    Ok(digest_history::get_for_user(&state.db, user.user_id, id).await?)
 }
 
 /// Queues today's digest now. The same one-per-day rule holds: if today's digest is
@@ -40,17 +42,17 @@ pub async fn send_now(state: &AppState, user: &CurrentUser) -> Result<(HistoryRo
     let now = Utc::now();
     let today = now.with_timezone(&tz).date_naive();
     let mut tx = state.db.begin().await?;
-    let run_id = digest_jobs::create_run(&mut *tx, "send_now").await?;
+    let run_id = digest_runs::create_run(&mut *tx, "send_now").await?;
     let mut jobs = NewJobs::default();
     jobs.push(user.user_id, today, now, "pending", None);
     let inserted = digest_jobs::insert_jobs(&mut tx, Some(run_id), "send_now", &jobs).await?;
     let queued = !inserted.is_empty();
-    let run = digest_jobs::finish_run(&mut *tx, run_id, 1, i32::from(queued), 0).await?;
+    let run = digest_runs::finish_run(&mut *tx, run_id, 1, i32::from(queued), 0).await?;
     audit::queue_run(&mut tx, &run).await?;
     tx.commit().await?;
     state.digest_wakeup.notify_waiters();
     state.audit_wakeup.notify_waiters();
-    let row = digest_jobs::history(&state.db, user.user_id, today.succ_opt(), 1)
+    let row = digest_history::history(&state.db, user.user_id, today.succ_opt(), 1)
         .await?
         .into_iter()
         .find(|r| r.local_date == today)

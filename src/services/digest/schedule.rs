@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::domain::{Days, Schedule, SendTime, TimeZone};
 use crate::repositories::digest_jobs::{self, DueUserRow, NewJobs};
+use crate::repositories::digest_runs;
 use crate::repositories::market;
 use crate::repositories::preferences::PreferencesRow;
 use crate::services::audit;
@@ -133,7 +134,7 @@ pub async fn schedule_due(
         let run_id = match report.run_id {
             Some(id) => id,
             None => {
-                let id = digest_jobs::create_run(&mut *tx, trigger).await?;
+                let id = digest_runs::create_run(&mut *tx, trigger).await?;
                 report.run_id = Some(id);
                 id
             }
@@ -174,7 +175,7 @@ async fn finish_run(
     run_id: i64,
     report: &ScheduleReport,
 ) -> anyhow::Result<()> {
-    let run = digest_jobs::finish_run(
+    let run = digest_runs::finish_run(
         &mut *tx,
         run_id,
         report.due as i32,
@@ -211,7 +212,7 @@ pub async fn settle_due(
         next_send_at,
     };
     let holidays = market::holidays(&mut *tx, HOLIDAY_EXCHANGE).await?;
-    let run_id = digest_jobs::create_run(&mut *tx, "schedule").await?;
+    let run_id = digest_runs::create_run(&mut *tx, "schedule").await?;
     let queued = queue_due(tx, run_id, "schedule", &[due], now, &holidays).await?;
     let report = ScheduleReport {
         run_id: Some(run_id),
