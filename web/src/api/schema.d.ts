@@ -654,8 +654,9 @@ export interface components {
          */
         AddSymbolRequest: {
             /**
-             * @description A ticker as Finnhub writes it (`AAPL`, `BRK.B`, `BINANCE:BTCUSDT`); case does not
-             *     matter.
+             * @description A ticker as Finnhub writes it (`AAPL`, `BRK.B`, `BINANCE:BTCUSDT`): up to 20
+             *     letters, digits, `.`, `:` and `-`, starting with a letter or digit. Case and
+             *     surrounding whitespace do not matter.
              */
             symbol: string;
         };
@@ -667,6 +668,7 @@ export interface components {
          */
         ChangePasswordRequest: {
             current_password: string;
+            /** @description 10 to 128 characters and hard to guess, as at signup. */
             new_password: string;
         };
         /**
@@ -1045,7 +1047,9 @@ export interface components {
          *     }
          */
         PasswordResetConfirmRequest: {
+            /** @description 10 to 128 characters and hard to guess, as at signup. */
             new_password: string;
+            /** @description The `token` parameter of the link in the email. */
             token: string;
         };
         /**
@@ -1054,6 +1058,7 @@ export interface components {
          *     }
          */
         PasswordResetRequest: {
+            /** Format: email */
             email: string;
         };
         /**
@@ -1263,8 +1268,12 @@ export interface components {
          *     }
          */
         SignupRequest: {
+            /** Format: email */
             email: string;
-            /** @description At least 10 characters and hard to guess; a passphrase of several words works. */
+            /**
+             * @description 10 to 128 characters and hard to guess (a strength estimate, zxcvbn score 3 or
+             *     more, that does not count the email address); a passphrase of several words works.
+             */
             password: string;
             /** @description IANA time zone for the digest schedule; defaults to UTC. Changeable later. */
             time_zone?: string | null;
@@ -1302,8 +1311,11 @@ export interface components {
             /** @description Subscription and unsubscribe confirmations only. */
             Token?: string | null;
             TopicArn: string;
-            /** @description `Notification`, `SubscriptionConfirmation` or `UnsubscribeConfirmation`. */
-            Type: string;
+            /**
+             * @description `Notification`, `SubscriptionConfirmation` or `UnsubscribeConfirmation`.
+             * @enum {string}
+             */
+            Type: "Notification" | "SubscriptionConfirmation" | "UnsubscribeConfirmation";
             /** @description Notifications only. */
             UnsubscribeURL?: string | null;
         };
@@ -1461,6 +1473,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing token */
             422: {
                 headers: {
@@ -1507,6 +1537,15 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponse"];
                 };
             };
+            /** @description The body is not JSON (`malformed-request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Wrong email or password */
             401: {
                 headers: {
@@ -1518,6 +1557,24 @@ export interface operations {
             };
             /** @description Email address not confirmed yet; or sent from another site's page (`cross-site-request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1605,8 +1662,35 @@ export interface operations {
                     "application/json": components["schemas"]["MessageResponse"];
                 };
             };
+            /** @description The body is not JSON (`malformed-request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Sent from another site's page (`cross-site-request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1667,6 +1751,24 @@ export interface operations {
             };
             /** @description Sent from another site's page (`cross-site-request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1894,6 +1996,8 @@ export interface operations {
             /** @description Asked too often */
             429: {
                 headers: {
+                    /** @description Seconds to wait */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2001,6 +2105,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The body is not JSON (`malformed-request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No live session */
             401: {
                 headers: {
@@ -2012,6 +2125,24 @@ export interface operations {
             };
             /** @description Sent from another site's page (`cross-site-request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2050,6 +2181,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The body is not JSON (`malformed-request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No live session */
             401: {
                 headers: {
@@ -2061,6 +2201,24 @@ export interface operations {
             };
             /** @description Sent from another site's page (`cross-site-request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2478,6 +2636,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A query or path parameter could not be read (`malformed-request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No live session */
             401: {
                 headers: {
@@ -2567,6 +2734,15 @@ export interface operations {
                     "application/json": components["schemas"]["PreferencesResponse"];
                 };
             };
+            /** @description The body is not JSON (`malformed-request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No live session */
             401: {
                 headers: {
@@ -2578,6 +2754,24 @@ export interface operations {
             };
             /** @description Sent from another site's page (`cross-site-request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2600,7 +2794,7 @@ export interface operations {
         parameters: {
             query: {
                 /**
-                 * @description A company name or ticker, 1 to 50 characters.
+                 * @description A company name or ticker, 1 to 50 characters not counting surrounding whitespace.
                  * @example apple
                  */
                 q: string;
@@ -2650,6 +2844,8 @@ export interface operations {
             /** @description Too many searches */
             429: {
                 headers: {
+                    /** @description Seconds to wait */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2698,6 +2894,24 @@ export interface operations {
             };
             /** @description Sent from another site's page (`cross-site-request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2767,6 +2981,15 @@ export interface operations {
                     "application/json": components["schemas"]["WatchlistItem"];
                 };
             };
+            /** @description The body is not JSON (`malformed-request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No live session */
             401: {
                 headers: {
@@ -2787,6 +3010,24 @@ export interface operations {
             };
             /** @description Already on the list (`already-exists`) or the list is full (`limit-reached`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2831,7 +3072,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The symbol to remove; case does not matter
+                 * @description The symbol to remove, as on the watchlist; case does not matter
                  * @example AAPL
                  */
                 symbol: string;
@@ -2846,6 +3087,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description A query or path parameter could not be read (`malformed-request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description No live session */
             401: {
@@ -2984,7 +3234,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The token is missing or not valid */
+            /** @description The token is missing or not valid, or the query string cannot be read */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3016,7 +3266,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The token is missing or not valid */
+            /** @description The token is missing or not valid, or the query string cannot be read */
             400: {
                 headers: {
                     [name: string]: unknown;
