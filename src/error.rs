@@ -280,47 +280,71 @@ impl From<Vec<DomainError>> for ApiError {
     }
 }
 
+impl ApiError {
+    /// Wrong types, missing or unknown fields: the body parsed as JSON but is not the
+    /// shape this endpoint takes. `detail` is serde's message, led by the field's path.
+    pub(crate) fn json_data(detail: String) -> Self {
+        let mut err = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            kinds::VALIDATION,
+            "Your request has invalid fields",
+            detail.clone(),
+        );
+        err.errors = vec![FieldError {
+            field: field_from_serde_message(&detail).unwrap_or_else(|| "body".into()),
+            message: detail,
+        }];
+        err
+    }
+
+    pub(crate) fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            kinds::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported media type",
+            "Send the body as JSON with 'Content-Type: application/json'.",
+        )
+    }
+
+    fn json_body_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            kinds::PAYLOAD_TOO_LARGE,
+            "Request body too large",
+            format!(
+                "The body is larger than this API accepts ({} KiB).",
+                crate::startup::MAX_BODY_BYTES / 1024
+            ),
+        )
+    }
+
+    /// A JSON body that could not be read at all: too large (413), or cut off (400).
+    pub(crate) fn from_json_body_rejection(rejection: BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::json_body_too_large()
+        } else {
+            Self::malformed(format!(
+                "The body could not be read: {}",
+                rejection.body_text()
+            ))
+        }
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let text = rejection.body_text();
         match rejection {
-            JsonRejection::JsonDataError(_) => {
-                // Wrong types, missing or unknown fields: the body parsed as JSON but is
-                // not the shape this endpoint takes.
-                let detail = text
-                    .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+            JsonRejection::JsonDataError(_) => Self::json_data(
+                text.strip_prefix("Failed to deserialize the JSON body into the target type: ")
                     .unwrap_or(&text)
-                    .to_owned();
-                let mut err = Self::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    kinds::VALIDATION,
-                    "Your request has invalid fields",
-                    detail.clone(),
-                );
-                err.errors = vec![FieldError {
-                    field: field_from_serde_message(&detail).unwrap_or_else(|| "body".into()),
-                    message: detail,
-                }];
-                err
-            }
+                    .to_owned(),
+            ),
             JsonRejection::JsonSyntaxError(_) => {
                 Self::malformed(format!("The body is not valid JSON: {text}"))
             }
-            JsonRejection::MissingJsonContentType(_) => Self::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                kinds::UNSUPPORTED_MEDIA_TYPE,
-                "Unsupported media type",
-                "Send the body as JSON with 'Content-Type: application/json'.",
-            ),
-            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                kinds::PAYLOAD_TOO_LARGE,
-                "Request body too large",
-                format!(
-                    "The body is larger than this API accepts ({} KiB).",
-                    crate::startup::MAX_BODY_BYTES / 1024
-                ),
-            ),
+            JsonRejection::MissingJsonContentType(_) => Self::unsupported_media_type(),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::json_body_too_large(),
             _ => Self::malformed(format!("The body could not be read: {text}")),
         }
     }

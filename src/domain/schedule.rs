@@ -53,7 +53,9 @@ impl SendTime {
             )
         };
         let (h, m) = trimmed.split_once(':').ok_or_else(invalid)?;
-        if h.len() != 2 || m.len() != 2 {
+        // Two ASCII digits each: u32's parser would also take "+7" for the hour.
+        let two_digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+        if !two_digits(h) || !two_digits(m) {
             return Err(invalid());
         }
         let hour: u32 = h.parse().map_err(|_| invalid())?;
@@ -272,7 +274,8 @@ mod tests {
         assert_eq!(SendTime::parse("07:30").unwrap().to_hhmm(), "07:30");
         assert_eq!(SendTime::parse("00:00").unwrap().to_hhmm(), "00:00");
         for bad in [
-            "24:00", "12:60", "7:30", "07:3", "0730", "ab:cd", "", "07:30:00", "-1:00",
+            "24:00", "12:60", "7:30", "07:3", "0730", "ab:cd", "", "07:30:00", "-1:00", "+7:30",
+            "07:+3",
         ] {
             assert!(SendTime::parse(bad).is_err(), "accepted {bad:?}");
         }

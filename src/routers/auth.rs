@@ -32,8 +32,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "ada@example.com", "password": "velvet-harbor-oxide-42", "time_zone": "Europe/London"}))]
 pub struct SignupRequest {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
-    /// At least 10 characters and hard to guess; a passphrase of several words works.
+    /// 10 to 128 characters and hard to guess (a strength estimate, zxcvbn score 3 or
+    /// more, that does not count the email address); a passphrase of several words works.
+    #[schema(min_length = 10, max_length = 128)]
     pub password: String,
     /// IANA time zone for the digest schedule; defaults to UTC. Changeable later.
     pub time_zone: Option<String>,
@@ -58,6 +61,7 @@ pub struct TokenRequest {
 #[schema(example = json!({"email": "ada@example.com", "password": "velvet-harbor-oxide-42"}))]
 pub struct LoginRequest {
     pub email: String,
+    #[schema(min_length = 1, max_length = 128)]
     pub password: String,
 }
 
@@ -74,6 +78,7 @@ pub struct SessionResponse {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "ada@example.com"}))]
 pub struct PasswordResetRequest {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
 }
 
@@ -81,7 +86,10 @@ pub struct PasswordResetRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"token": "q9tK0mZ2c1X8b3Yp4Rw7s6Vn5Lh0Jd2Fg9Ha1Qe3Uo8", "new_password": "quiet-lantern-meadow-77"}))]
 pub struct PasswordResetConfirmRequest {
+    /// The `token` parameter of the link in the email.
     pub token: String,
+    /// 10 to 128 characters and hard to guess, as at signup.
+    #[schema(min_length = 10, max_length = 128)]
     pub new_password: String,
 }
 

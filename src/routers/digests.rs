@@ -116,6 +116,7 @@ pub struct HistoryParams {
     /// Only digests for local dates before this one (YYYY-MM-DD), for paging.
     pub before: Option<NaiveDate>,
     /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -236,7 +237,8 @@ pub async fn get_one(
         (status = 202, description = "Queued; it arrives within moments", body = DigestSummary),
         (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Today's digest already exists", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Asked too often", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Asked too often", body = Problem, content_type = "application/problem+json",
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn send_now(

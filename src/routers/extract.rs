@@ -2,20 +2,64 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 use axum::http::header::USER_AGENT;
 use axum::http::request::Parts;
 use axum_extra::extract::cookie::CookieJar;
+use serde::de::DeserializeOwned;
 
 use super::session_cookie_name;
 use crate::error::ApiError;
 use crate::services::accounts::{self, CurrentUser};
 use crate::state::AppState;
 
-/// `axum::Json`, but a malformed, mistyped or oversized body is a problem+json 4xx.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json`, but a malformed, mistyped or oversized body is a problem+json 4xx:
+/// 415 without a JSON content type, 413 over the size limit, 400 when the body is not
+/// JSON, and 422 when it is JSON of the wrong shape.
 pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        // The same order as axum::Json: the content type before anything is read.
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::unsupported_media_type());
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(ApiError::from_json_body_rejection)?;
+        match axum::Json::<T>::from_bytes(&bytes) {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            // serde_json reports some type mismatches while reading the text (a number
+            // where an enum's string belongs is "expected value"), which axum files as a
+            // syntax error. Valid JSON of the wrong shape is the client's data, a 422.
+            Err(JsonRejection::JsonSyntaxError(syntax)) => {
+                let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+                    return Err(JsonRejection::JsonSyntaxError(syntax).into());
+                };
+                serde_path_to_error::deserialize::<_, T>(value)
+                    .map(ApiJson)
+                    .map_err(|e| ApiError::json_data(e.to_string()))
+            }
+            Err(rejection) => Err(rejection.into()),
+        }
+    }
+}
+
+/// `application/json`, or any `application/*+json`, with or without parameters: what
+/// axum::Json accepts.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|mime| {
+            mime.type_() == "application"
+                && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
+        })
+}
 
 /// The raw request body, whatever its content type, with problem+json rejections (a
 /// body over the route's limit is a 413).

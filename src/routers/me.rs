@@ -40,7 +40,10 @@ pub struct MeResponse {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"current_password": "velvet-harbor-oxide-42", "new_password": "quiet-lantern-meadow-77"}))]
 pub struct ChangePasswordRequest {
+    #[schema(min_length = 1, max_length = 128)]
     pub current_password: String,
+    /// 10 to 128 characters and hard to guess, as at signup.
+    #[schema(min_length = 10, max_length = 128)]
     pub new_password: String,
 }
 
@@ -49,6 +52,7 @@ pub struct ChangePasswordRequest {
 #[schema(example = json!({"password": "velvet-harbor-oxide-42"}))]
 pub struct DeleteAccountRequest {
     /// The current password, to confirm that the person at the keyboard means it.
+    #[schema(min_length = 1, max_length = 128)]
     pub password: String,
 }
 

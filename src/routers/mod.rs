@@ -139,6 +139,83 @@ fn document_cross_site_refusal(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// A problem+json answer with `description`.
+fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// Adds the answers the extractors give before a handler runs (routers/extract.rs) to
+/// every operation they can reach, unless the operation documents the status itself:
+/// a JSON request body can be refused with 400, 413, 415 and 422, a query string or a
+/// path parameter that cannot be read with 400.
+fn document_extractor_refusals(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    let body_limit_kib = crate::startup::MAX_BODY_BYTES / 1024;
+    let json_body = [
+        (
+            "400",
+            "The body is not JSON (`malformed-request`)".to_owned(),
+        ),
+        (
+            "413",
+            format!("The body is larger than {body_limit_kib} KiB (`payload-too-large`)"),
+        ),
+        (
+            "415",
+            "The body is not sent as `application/json` (`unsupported-media-type`)".to_owned(),
+        ),
+        (
+            "422",
+            "A field is missing, unknown or of the wrong type (`validation`)".to_owned(),
+        ),
+    ];
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let takes_json = operation
+                .request_body
+                .as_ref()
+                .is_some_and(|body| body.content.keys().eq(["application/json"]));
+            let reads_parameters = operation
+                .parameters
+                .iter()
+                .flatten()
+                .any(|p| matches!(p.parameter_in, ParameterIn::Query | ParameterIn::Path));
+            let responses = &mut operation.responses.responses;
+            if takes_json {
+                for (status, description) in &json_body {
+                    responses
+                        .entry((*status).to_owned())
+                        .or_insert_with(|| problem_response(description));
+                }
+            }
+            if reads_parameters {
+                responses.entry("400".to_owned()).or_insert_with(|| {
+                    problem_response(
+                        "A query or path parameter could not be read (`malformed-request`)",
+                    )
+                });
+            }
+        }
+    }
+}
+
 /// Every documented route.
 pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -159,6 +236,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 pub fn api_router_and_document() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut openapi) = api_router().split_for_parts();
     document_cross_site_refusal(&mut openapi);
+    document_extractor_refusals(&mut openapi);
     (router, openapi)
 }
 

@@ -264,6 +264,7 @@ pub struct RunListParams {
     /// Only runs with an id below this (for paging).
     pub before: Option<i64>,
     /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -534,6 +535,7 @@ pub struct SuppressionListParams {
     /// The `next_before` of the previous page.
     pub before: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -608,7 +610,7 @@ pub async fn list_suppressions(
 #[utoipa::path(
     delete, path = "/api/v1/operator/suppressions/{email}", tag = "operations",
     security(("session" = [])),
-    params(("email" = String, Path, description = "The suppressed address; case does not matter", example = "ada@example.com")),
+    params(("email" = String, Path, description = "The suppressed address; case does not matter", example = "ada@example.com", format = Email, max_length = 254)),
     responses(
         (status = 204, description = "Lifted"),
         (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),

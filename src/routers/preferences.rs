@@ -59,6 +59,9 @@ pub struct PreferencesUpdate {
     /// IANA time zone name, e.g. `America/New_York`.
     pub time_zone: Option<String>,
     /// Local send time, 24-hour `HH:MM`.
+    #[schema(
+        pattern = r"^[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*(?:[01][0-9]|2[0-3]):[0-5][0-9][\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub send_time: Option<String>,
     pub days: Option<Days>,
     /// Pause (true) or resume (false) the digest.

@@ -18,8 +18,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// A company name or ticker, 1 to 50 characters.
-    #[param(example = "apple")]
+    /// A company name or ticker, 1 to 50 characters not counting surrounding whitespace.
+    #[param(
+        example = "apple",
+        pattern = r"^[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000](?:[\s\S]{0,48}[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub q: String,
 }
 
@@ -56,7 +59,8 @@ pub struct SearchResponse {
         (status = 400, description = "Missing query parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty or overlong query", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many searches", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many searches", body = Problem, content_type = "application/problem+json",
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
         (status = 503, description = "The market data provider is unreachable", body = Problem, content_type = "application/problem+json"),
     )
 )]

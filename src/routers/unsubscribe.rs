@@ -70,14 +70,16 @@ pub struct TokenParams {
     params(TokenParams),
     responses(
         (status = 200, description = "Confirmation page", content_type = "text/html", body = String),
-        (status = 400, description = "The token is missing or not valid", content_type = "text/html", body = String),
+        (status = 400, description = "The token is missing or not valid, or the query string cannot be read", content_type = "text/html", body = String),
     )
 )]
 pub async fn page(
     State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<TokenParams>,
+    query: Result<ApiQuery<TokenParams>, ApiError>,
 ) -> Response {
-    let Some(token) = query.token else {
+    // A query string that cannot be read (the token twice, say) is a broken link too:
+    // whoever followed it gets the page, not a JSON problem.
+    let Ok(ApiQuery(TokenParams { token: Some(token) })) = query else {
         return invalid();
     };
     if state.links.verify_unsubscribe(&token).is_none() {
@@ -103,14 +105,14 @@ pub async fn page(
     params(TokenParams),
     responses(
         (status = 200, description = "Unsubscribed", content_type = "text/html", body = String),
-        (status = 400, description = "The token is missing or not valid", content_type = "text/html", body = String),
+        (status = 400, description = "The token is missing or not valid, or the query string cannot be read", content_type = "text/html", body = String),
     )
 )]
 pub async fn one_click(
     State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<TokenParams>,
+    query: Result<ApiQuery<TokenParams>, ApiError>,
 ) -> Response {
-    let Some(token) = query.token else {
+    let Ok(ApiQuery(TokenParams { token: Some(token) })) = query else {
         return invalid();
     };
     match history::unsubscribe(&state, &token).await {

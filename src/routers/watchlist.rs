@@ -49,8 +49,12 @@ pub struct WatchlistResponse {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"symbol": "msft"}))]
 pub struct AddSymbolRequest {
-    /// A ticker as Finnhub writes it (`AAPL`, `BRK.B`, `BINANCE:BTCUSDT`); case does not
-    /// matter.
+    /// A ticker as Finnhub writes it (`AAPL`, `BRK.B`, `BINANCE:BTCUSDT`): up to 20
+    /// letters, digits, `.`, `:` and `-`, starting with a letter or digit. Case and
+    /// surrounding whitespace do not matter.
+    #[schema(
+        pattern = r"^[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[A-Za-z0-9][A-Za-z0-9.:-]{0,19}[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub symbol: String,
 }
 
@@ -107,7 +111,8 @@ pub async fn add(
 #[utoipa::path(
     delete, path = "/api/v1/watchlist/{symbol}", tag = "watchlist",
     security(("session" = [])),
-    params(("symbol" = String, Path, description = "The symbol to remove; case does not matter", example = "AAPL")),
+    params(("symbol" = String, Path, description = "The symbol to remove, as on the watchlist; case does not matter", example = "AAPL",
+        pattern = r"^[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[A-Za-z0-9][A-Za-z0-9.:-]{0,19}[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$")),
     responses(
         (status = 204, description = "Removed"),
         (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),

@@ -105,6 +105,7 @@ fn untrusted(detail: &str) -> Error {
 pub struct Envelope {
     /// `Notification`, `SubscriptionConfirmation` or `UnsubscribeConfirmation`.
     #[serde(rename = "Type")]
+    #[schema(schema_with = message_type_schema)]
     pub kind: String,
     pub message_id: String,
     pub topic_arn: String,
@@ -130,6 +131,22 @@ pub struct Envelope {
     /// Notifications only.
     #[serde(rename = "UnsubscribeURL", default)]
     pub unsubscribe_url: Option<String>,
+}
+
+/// The documented `Type` values. The field stays text, so that a message of another
+/// kind is refused naming the kind, after the checks that it comes from SNS.
+fn message_type_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some([
+            "Notification",
+            "SubscriptionConfirmation",
+            "UnsubscribeConfirmation",
+        ]))
+        .description(Some(
+            "`Notification`, `SubscriptionConfirmation` or `UnsubscribeConfirmation`.",
+        ))
+        .build()
 }
 
 impl Envelope {

@@ -277,3 +277,71 @@ async fn a_built_web_page_is_served_with_client_routes_and_cache_headers() {
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_number_or_a_list_where_a_choice_belongs_is_a_422_naming_the_field() {
+    // serde_json reports these while reading the text ("expected value"), as if the
+    // body were not JSON; it is JSON, of the wrong shape.
+    let app = spawn_app().await;
+    app.confirmed_user().await;
+    for days in [json!(5), json!(-58800), json!([1]), json!(["weekdays"])] {
+        let response = app
+            .api
+            .patch(app.url("/api/v1/preferences"))
+            .json(&json!({"days": days, "paused": true}))
+            .send()
+            .await
+            .unwrap();
+        let problem =
+            assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(problem["errors"][0]["field"], "days", "{days} -> {problem}");
+    }
+    // Nothing was saved from those bodies.
+    let stored: Value = app
+        .api
+        .get(app.url("/api/v1/preferences"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["paused"], false);
+    // Text that is not JSON is still a 400.
+    let response = app
+        .api
+        .patch(app.url("/api/v1/preferences"))
+        .header("content-type", "application/json")
+        .body(r#"{"days": 5,}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::BAD_REQUEST, "malformed-request").await;
+}
+
+#[tokio::test]
+async fn an_unsubscribe_link_whose_query_cannot_be_read_gets_the_page() {
+    // The token twice: the query does not parse. Whoever followed the link gets the
+    // same HTML page as for a bad token, as the document says, not a JSON problem.
+    let app = spawn_app().await;
+    let client = new_client();
+    let url = app.url("/unsubscribe?token=a&token=b");
+    for response in [
+        client.get(&url).send().await.unwrap(),
+        client.post(&url).send().await.unwrap(),
+    ] {
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("This link does not work")
+        );
+    }
+}

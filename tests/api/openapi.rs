@@ -55,6 +55,16 @@ fn every_operation_is_documented_with_its_errors() {
                     responses.keys().any(|code| code.starts_with('4')),
                     "{name}: takes a body but documents no 4xx"
                 );
+                // What the JSON extractor refuses before the handler runs.
+                let content = op["requestBody"]["content"].as_object().unwrap();
+                if content.keys().eq(["application/json"]) {
+                    for code in ["400", "413", "415", "422"] {
+                        assert!(
+                            responses.contains_key(code),
+                            "{name}: takes JSON but documents no {code}"
+                        );
+                    }
+                }
                 let schema = &op["requestBody"]["content"]["application/json"]["schema"]["$ref"];
                 let schema_name = schema.as_str().unwrap().rsplit('/').next().unwrap();
                 let component = &doc["components"]["schemas"][schema_name];

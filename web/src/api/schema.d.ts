@@ -655,8 +655,9 @@ export interface components {
          */
         AddSymbolRequest: {
             /**
-             * @description A ticker as Finnhub writes it (`AAPL`, `BRK.B`, `BINANCE:BTCUSDT`); case does not
-             *     matter.
+             * @description A ticker as Finnhub writes it (`AAPL`, `BRK.B`, `BINANCE:BTCUSDT`): up to 20
+             *     letters, digits, `.`, `:` and `-`, starting with a letter or digit. Case and
+             *     surrounding whitespace do not matter.
              */
             symbol: string;
         };
@@ -668,6 +669,7 @@ export interface components {
          */
         ChangePasswordRequest: {
             current_password: string;
+            /** @description 10 to 128 characters and hard to guess, as at signup. */
             new_password: string;
         };
         /**
@@ -1054,7 +1056,9 @@ export interface components {
          *     }
          */
         PasswordResetConfirmRequest: {
+            /** @description 10 to 128 characters and hard to guess, as at signup. */
             new_password: string;
+            /** @description The `token` parameter of the link in the email. */
             token: string;
         };
         /**
@@ -1063,6 +1067,7 @@ export interface components {
          *     }
          */
         PasswordResetRequest: {
+            /** Format: email */
             email: string;
         };
         /**
@@ -1277,8 +1282,12 @@ export interface components {
          *     }
          */
         SignupRequest: {
+            /** Format: email */
             email: string;
-            /** @description At least 10 characters and hard to guess; a passphrase of several words works. */
+            /**
+             * @description 10 to 128 characters and hard to guess (a strength estimate, zxcvbn score 3 or
+             *     more, that does not count the email address); a passphrase of several words works.
+             */
             password: string;
             /** @description IANA time zone for the digest schedule; defaults to UTC. Changeable later. */
             time_zone?: string | null;
@@ -1316,8 +1325,11 @@ export interface components {
             /** @description Subscription and unsubscribe confirmations only. */
             Token?: string | null;
             TopicArn: string;
-            /** @description `Notification`, `SubscriptionConfirmation` or `UnsubscribeConfirmation`. */
-            Type: string;
+            /**
+             * @description `Notification`, `SubscriptionConfirmation` or `UnsubscribeConfirmation`.
+             * @enum {string}
+             */
+            Type: "Notification" | "SubscriptionConfirmation" | "UnsubscribeConfirmation";
             /** @description Notifications only. */
             UnsubscribeURL?: string | null;
         };
@@ -1478,6 +1490,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing token */
             422: {
                 headers: {
@@ -1524,6 +1554,15 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponse"];
                 };
             };
+            /** @description The body is not JSON (`malformed-request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Wrong email or password */
             401: {
                 headers: {
@@ -1535,6 +1574,24 @@ export interface operations {
             };
             /** @description Email address not confirmed yet; or sent from another site's page (`cross-site-request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1622,8 +1679,35 @@ export interface operations {
                     "application/json": components["schemas"]["MessageResponse"];
                 };
             };
+            /** @description The body is not JSON (`malformed-request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Sent from another site's page (`cross-site-request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1684,6 +1768,24 @@ export interface operations {
             };
             /** @description Sent from another site's page (`cross-site-request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1911,6 +2013,8 @@ export interface operations {
             /** @description Asked too often */
             429: {
                 headers: {
+                    /** @description Seconds to wait */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2018,6 +2122,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The body is not JSON (`malformed-request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No live session */
             401: {
                 headers: {
@@ -2029,6 +2142,24 @@ export interface operations {
             };
             /** @description Sent from another site's page (`cross-site-request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2067,6 +2198,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The body is not JSON (`malformed-request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No live session */
             401: {
                 headers: {
@@ -2078,6 +2218,24 @@ export interface operations {
             };
             /** @description Sent from another site's page (`cross-site-request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2495,6 +2653,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A query or path parameter could not be read (`malformed-request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No live session */
             401: {
                 headers: {
@@ -2584,6 +2751,15 @@ export interface operations {
                     "application/json": components["schemas"]["PreferencesResponse"];
                 };
             };
+            /** @description The body is not JSON (`malformed-request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No live session */
             401: {
                 headers: {
@@ -2595,6 +2771,24 @@ export interface operations {
             };
             /** @description Sent from another site's page (`cross-site-request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2617,7 +2811,7 @@ export interface operations {
         parameters: {
             query: {
                 /**
-                 * @description A company name or ticker, 1 to 50 characters.
+                 * @description A company name or ticker, 1 to 50 characters not counting surrounding whitespace.
                  * @example apple
                  */
                 q: string;
@@ -2667,6 +2861,8 @@ export interface operations {
             /** @description Too many searches */
             429: {
                 headers: {
+                    /** @description Seconds to wait */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2715,6 +2911,24 @@ export interface operations {
             };
             /** @description Sent from another site's page (`cross-site-request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2784,6 +2998,15 @@ export interface operations {
                     "application/json": components["schemas"]["WatchlistItem"];
                 };
             };
+            /** @description The body is not JSON (`malformed-request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No live session */
             401: {
                 headers: {
@@ -2804,6 +3027,24 @@ export interface operations {
             };
             /** @description Already on the list (`already-exists`) or the list is full (`limit-reached`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB (`payload-too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not sent as `application/json` (`unsupported-media-type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2848,7 +3089,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The symbol to remove; case does not matter
+                 * @description The symbol to remove, as on the watchlist; case does not matter
                  * @example AAPL
                  */
                 symbol: string;
@@ -2863,6 +3104,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description A query or path parameter could not be read (`malformed-request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description No live session */
             401: {
@@ -3001,7 +3251,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The token is missing or not valid */
+            /** @description The token is missing or not valid, or the query string cannot be read */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3033,7 +3283,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The token is missing or not valid */
+            /** @description The token is missing or not valid, or the query string cannot be read */
             400: {
                 headers: {
                     [name: string]: unknown;
