@@ -12,6 +12,10 @@ use utoipa::ToSchema;
 
 use crate::domain::DomainError;
 
+/// Request bodies above this are refused with 413 (`payload-too-large`) before they
+/// are parsed.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -21,6 +25,7 @@ use crate::domain::DomainError;
     "detail": "email: is not a valid email address",
     "errors": [{"field": "email", "message": "is not a valid email address"}]
 }))]
+
 pub struct Problem {
     /// Stable identifier of the kind of problem, `urn:quotidian:problem:<slug>`.
     #[serde(rename = "type")]
@@ -313,7 +318,7 @@ impl ApiError {
             "Request body too large",
             format!(
                 "The body is larger than this API accepts ({} KiB).",
-                crate::startup::MAX_BODY_BYTES / 1024
+                MAX_BODY_BYTES / 1024
             ),
         )
     }

@@ -41,8 +41,7 @@ use crate::services::throttle::{AbuseLimits, LoginThrottle};
 use crate::state::AppState;
 use crate::workers;
 
-/// Request bodies above this are refused with 413 before they are parsed.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use crate::error::MAX_BODY_BYTES;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

@@ -17,13 +17,9 @@ type Module = Vec<String>;
 const KNOWN_CYCLE: &[&str] = &[
     "clients::finnhub",
     "config",
-    "services::accounts",
     "services::audit",
-    "services::digest",
-    "services::digest::delivery",
     "services::digest::reconcile",
     "services::etl",
-    "services::preferences",
     "services::sns",
     "services::throttle",
     "state",

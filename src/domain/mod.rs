@@ -6,11 +6,13 @@ pub mod market;
 mod password;
 mod schedule;
 mod symbol;
+mod user;
 
 pub use email::EmailAddress;
 pub use password::Password;
 pub use schedule::{Days, Schedule, SendTime, TimeZone};
 pub use symbol::Symbol;
+pub use user::CurrentUser;
 
 /// Why a raw value was refused, phrased for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -13,9 +13,10 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ClientIp, UserAgent};
 use super::session_cookie_name;
 use crate::config::Config;
+use crate::domain::CurrentUser;
 use crate::domain::{EmailAddress, Password, TimeZone};
 use crate::error::{ApiError, Problem};
-use crate::services::accounts::{self, CurrentUser};
+use crate::services::accounts;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -8,10 +8,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiPath, ApiQuery};
+use crate::domain::CurrentUser;
 use crate::domain::DomainError;
 use crate::error::{ApiError, Problem};
 use crate::repositories::digest_history::{HistoryRow, SentDigestRow};
-use crate::services::accounts::CurrentUser;
 use crate::services::digest;
 use crate::services::digest::history;
 use crate::state::AppState;

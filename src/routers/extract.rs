@@ -10,8 +10,9 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::de::DeserializeOwned;
 
 use super::session_cookie_name;
+use crate::domain::CurrentUser;
 use crate::error::ApiError;
-use crate::services::accounts::{self, CurrentUser};
+use crate::services::accounts;
 use crate::state::AppState;
 
 /// `axum::Json`, but a malformed, mistyped or oversized body is a problem+json 4xx:

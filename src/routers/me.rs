@@ -12,9 +12,10 @@ use uuid::Uuid;
 
 use super::auth::removal_cookie;
 use super::extract::ApiJson;
+use crate::domain::CurrentUser;
 use crate::domain::Password;
 use crate::error::{ApiError, Problem};
-use crate::services::accounts::{self, CurrentUser};
+use crate::services::accounts;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

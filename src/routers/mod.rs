@@ -160,7 +160,7 @@ fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
 /// path parameter that cannot be read with 400.
 fn document_extractor_refusals(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::ParameterIn;
-    let body_limit_kib = crate::startup::MAX_BODY_BYTES / 1024;
+    let body_limit_kib = crate::error::MAX_BODY_BYTES / 1024;
     let json_body = [
         (
             "400",

@@ -11,13 +11,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiPath, ApiQuery};
+use crate::domain::CurrentUser;
 use crate::domain::{DomainError, EmailAddress};
 use crate::error::{ApiError, Problem};
 use crate::repositories::digest_runs::{self, RunProblemRow, RunSummaryRow};
 use crate::repositories::market::{self, FailureRow, RunRow};
 use crate::repositories::operations::{self, QueuesRow};
 use crate::repositories::suppressions::{self, SuppressionRow};
-use crate::services::accounts::CurrentUser;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -7,9 +7,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::ApiJson;
+use crate::domain::CurrentUser;
 use crate::domain::{Days, SendTime, TimeZone};
 use crate::error::{ApiError, Problem};
-use crate::services::accounts::CurrentUser;
 use crate::services::preferences::{self, Changes, Preferences};
 use crate::state::AppState;
 

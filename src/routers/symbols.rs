@@ -6,8 +6,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::ApiQuery;
+use crate::domain::CurrentUser;
 use crate::error::{ApiError, Problem};
-use crate::services::accounts::CurrentUser;
 use crate::services::symbols;
 use crate::state::AppState;
 

@@ -8,9 +8,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiPath};
+use crate::domain::CurrentUser;
 use crate::domain::Symbol;
 use crate::error::{ApiError, Problem};
-use crate::services::accounts::CurrentUser;
 use crate::services::watchlist::{self, Item};
 use crate::state::AppState;
 

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Error, Result, emails, tokens};
-use crate::domain::{EmailAddress, Password, TimeZone};
+use crate::domain::{CurrentUser, EmailAddress, Password, TimeZone};
 use crate::repositories::tokens::Purpose;
 use crate::repositories::{outbox, preferences, sessions, users};
 use crate::state::AppState;
@@ -30,14 +30,6 @@ pub struct NewSession {
     pub user_id: Uuid,
     pub email: String,
     pub expires_at: DateTime<Utc>,
-}
-
-/// The account behind a live session.
-#[derive(Debug, Clone)]
-pub struct CurrentUser {
-    pub user_id: Uuid,
-    pub email: String,
-    pub session_hash: Vec<u8>,
 }
 
 #[tracing::instrument(skip_all, fields(client = %client))]

@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::Result;
-use super::accounts::CurrentUser;
+use crate::domain::CurrentUser;
 use crate::domain::{Days, Schedule, SendTime, TimeZone};
 use crate::repositories::preferences::{self, PreferencesRow};
 use crate::repositories::{digest_jobs, market, users};

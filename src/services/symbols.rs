@@ -1,9 +1,9 @@
 //! Symbol lookup through Finnhub's search, cached in PostgreSQL, and the check that a
 //! symbol exists before it joins a watchlist.
 
-use super::accounts::CurrentUser;
 use super::{Error, Result};
 use crate::clients::finnhub::FinnhubError;
+use crate::domain::CurrentUser;
 use crate::domain::{DomainError, Symbol};
 use crate::repositories::symbols::{self, SymbolRow};
 use crate::state::AppState;

@@ -1,8 +1,8 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use super::accounts::CurrentUser;
 use super::{Error, Result};
+use crate::domain::CurrentUser;
 use crate::domain::Symbol;
 use crate::repositories::{users, watchlist};
 use crate::state::AppState;

@@ -2,11 +2,11 @@
 
 use chrono::{NaiveDate, Utc};
 
+use crate::domain::CurrentUser;
 use crate::repositories::digest_history::{self, HistoryRow, SentDigestRow};
 use crate::repositories::digest_jobs::{self, NewJobs};
 use crate::repositories::digest_runs;
 use crate::repositories::preferences;
-use crate::services::accounts::CurrentUser;
 use crate::services::{Error, Result, audit};
 use crate::state::AppState;
 

@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::Result;
-use super::accounts::CurrentUser;
+use crate::domain::CurrentUser;
 use crate::domain::market::{EarningRow, NewsRow, ProfileRow, QuoteRow};
 use crate::repositories::{digest, preferences, watchlist};
 use crate::state::AppState;
