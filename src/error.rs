@@ -25,7 +25,6 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
     "detail": "email: is not a valid email address",
     "errors": [{"field": "email", "message": "is not a valid email address"}]
 }))]
-
 pub struct Problem {
     /// Stable identifier of the kind of problem, `urn:quotidian:problem:<slug>`.
     #[serde(rename = "type")]
