@@ -48,7 +48,7 @@ pub struct AppState {
     /// in flight finishes (`workers::Workers::shutdown`).
     pub shutdown: tokio_util::sync::CancellationToken,
     /// The background loops' health, for `/readyz`.
-    pub loops: Arc<crate::workers::LoopHealth>,
+    pub loops: Arc<crate::workers::health::LoopHealth>,
     /// SNS signing certificates fetched so far, for `/webhooks/ses`.
     pub sns: Arc<crate::services::sns::Verifier>,
 }

@@ -6,70 +6,20 @@
 
 pub mod digests;
 pub mod email_outbox;
+pub mod health;
 pub mod maintenance;
 
-use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
 use crate::state::AppState;
+pub use health::{LoopHealth, LoopState};
 
 /// A loop restarted this many times within `RESTART_WINDOW` is given up on.
 const MAX_RESTARTS: usize = 5;
 const RESTART_WINDOW: Duration = Duration::from_secs(600);
-
-/// Which loops run, and which have died for good.
-#[derive(Debug, Default)]
-pub struct LoopHealth {
-    loops: Mutex<BTreeMap<&'static str, LoopState>>,
-    dead: tokio::sync::Notify,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoopState {
-    Running,
-    /// Stopped on a shutdown, as asked.
-    Stopped,
-    /// Failed too often; not restarted.
-    Dead,
-}
-
-impl LoopHealth {
-    fn set(&self, name: &'static str, state: LoopState) {
-        self.loops
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(name, state);
-        if state == LoopState::Dead {
-            self.dead.notify_waiters();
-        }
-    }
-
-    /// The loops that died, by name.
-    pub fn dead(&self) -> Vec<&'static str> {
-        self.loops
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
-            .filter(|(_, s)| **s == LoopState::Dead)
-            .map(|(n, _)| *n)
-            .collect()
-    }
-
-    /// Resolves once some loop has died.
-    pub async fn any_dead(&self) {
-        loop {
-            let notified = self.dead.notified();
-            if !self.dead().is_empty() {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
 
 /// Runs `make()` as a task until the process stops, starting it again when it panics
 /// or returns early; after `MAX_RESTARTS` within ten minutes it is declared dead.
