@@ -10,7 +10,9 @@
 use anyhow::Context as _;
 use sqlx::Connection as _;
 
-use crate::repositories::{advisory_locks, audit_outbox, digest_jobs, outbox, symbols, users};
+use crate::repositories::{
+    advisory_locks, audit_outbox, digest_jobs, email_outbox, symbols, users,
+};
 use crate::state::AppState;
 
 /// Any number that is ours alone; advisory lock keys are global to the database.
@@ -103,7 +105,7 @@ async fn prune_locked(state: &AppState) -> anyhow::Result<PruneReport> {
         })
         .await?,
         emails: batches("email outbox", || {
-            outbox::prune_finished(db, days.email_outbox_days, BATCH)
+            email_outbox::prune_finished(db, days.email_outbox_days, BATCH)
         })
         .await?,
         digest_bodies: batches("digest bodies", || {
