@@ -177,7 +177,7 @@ pub async fn login(
         return Err(Error::EmailNotConfirmed);
     }
     let token = tokens::random_token();
-    let ttl = i64::from(state.config.session_ttl_hours) * 3600;
+    let ttl = i64::from(state.config.accounts.session_ttl_hours) * 3600;
     let user_agent = user_agent.map(|ua| ua.chars().take(256).collect::<String>());
     let expires_at = sessions::insert(
         &state.db,

@@ -64,7 +64,7 @@ pub async fn prepare(
     let Some(user_id) = row.user_id else {
         return Ok(Prepared::Skip("the account no longer exists; not sent"));
     };
-    let base = state.config.public_base();
+    let base = state.config.server.public_base();
     let composed = match row.kind.as_str() {
         CONFIRM_EMAIL => {
             let Some(token) = mint(
@@ -102,7 +102,7 @@ pub async fn prepare(
         other => anyhow::bail!("unknown outbox email kind {other:?}"),
     };
     Ok(Prepared::Send(OutgoingEmail {
-        from: state.config.sender.clone(),
+        from: state.config.ses.sender.clone(),
         to: row.recipient.clone(),
         subject: composed.subject,
         html: composed.html,

@@ -121,7 +121,7 @@ async fn prune_locked(state: &AppState) -> anyhow::Result<PruneReport> {
         })
         .await?,
         unconfirmed_accounts: batches("unconfirmed accounts", || {
-            users::purge_unconfirmed(db, state.config.unconfirmed_account_days, BATCH)
+            users::purge_unconfirmed(db, state.config.retention.unconfirmed_account_days, BATCH)
         })
         .await?,
     })

@@ -318,7 +318,7 @@ struct Checked {
 
 /// The checks that need no network, cheapest and most telling first.
 fn check(envelope: &Envelope, config: &Config, now: DateTime<Utc>) -> Result<Checked, Error> {
-    if config.sns_topic_arns.is_empty() {
+    if config.sns.topic_arns.is_empty() {
         // Any AWS account can subscribe us to its own topic and publish correctly
         // signed messages; without a list of our topics nothing is ours.
         static REFUSING: Once = Once::new();
@@ -346,10 +346,10 @@ fn check(envelope: &Envelope, config: &Config, now: DateTime<Utc>) -> Result<Che
             "The message was signed more than an hour ago; it is not accepted again.",
         ));
     }
-    if !config.sns_topic_arns.contains(&envelope.topic_arn) {
+    if !config.sns.topic_arns.contains(&envelope.topic_arn) {
         return Err(untrusted("Messages from this topic are not accepted."));
     }
-    let cert_url = trusted_cert_url(&envelope.signing_cert_url, &config.sns_cert_url_prefixes)
+    let cert_url = trusted_cert_url(&envelope.signing_cert_url, &config.sns.cert_url_prefixes)
         .ok_or_else(|| untrusted("The SigningCertURL is not an SNS certificate URL."))?;
     if let Some(subscribe_url) = envelope
         .subscribe_url
@@ -358,7 +358,7 @@ fn check(envelope: &Envelope, config: &Config, now: DateTime<Utc>) -> Result<Che
         && trusted_subscribe_url(
             subscribe_url,
             &envelope.topic_arn,
-            &config.sns_cert_url_prefixes,
+            &config.sns.cert_url_prefixes,
         )
         .is_none()
     {
@@ -651,7 +651,7 @@ pub async fn receive(state: &AppState, envelope: Envelope) -> Result<Outcome, Er
             let url = trusted_subscribe_url(
                 raw,
                 &envelope.topic_arn,
-                &state.config.sns_cert_url_prefixes,
+                &state.config.sns.cert_url_prefixes,
             )
             .ok_or_else(|| {
                 untrusted("The SubscribeURL is not an SNS URL confirming this topic.")

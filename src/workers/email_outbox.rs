@@ -31,7 +31,7 @@ pub fn retry_delay_secs(attempts: i32) -> i64 {
 
 /// Drains the outbox until the process stops; a batch in progress finishes first.
 pub async fn run(state: AppState) {
-    let idle = Duration::from_millis(state.config.outbox_poll_ms);
+    let idle = Duration::from_millis(state.config.ses.outbox_poll_ms);
     while !state.shutdown.is_cancelled() {
         match drain_once(&state).await {
             Ok(0) => {

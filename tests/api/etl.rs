@@ -315,7 +315,7 @@ async fn a_refused_api_key_stops_the_run_with_a_clear_reason() {
     );
     let requests = mock.server.received_requests().await.unwrap().len();
     assert!(
-        requests <= app.state.config.etl_concurrency,
+        requests <= app.state.config.etl.concurrency,
         "stopped at once, not after every call: {requests}"
     );
 }

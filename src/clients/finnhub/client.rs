@@ -19,8 +19,15 @@ use super::{
     CompanyProfile, EarningsCalendar, Fetched, FinnhubError, FinnhubLimiter, MarketData,
     MarketHolidays, NewsItem, Quote, RawResponse, RetryPolicy, SymbolSearch,
 };
-use crate::config::Config;
+use crate::config::FinnhubConfig;
 use crate::domain::Symbol;
+
+/// Finnhub's own address; `FINNHUB_BASE_URL` points elsewhere (a mock, the sample
+/// source).
+pub const DEFAULT_BASE_URL: &str = "https://finnhub.io/api/v1";
+
+/// How long one attempt may take, from sending the request to the end of the body.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Bodies above this are refused rather than buffered: no Finnhub endpoint we call
 /// comes near it, so a larger body means something is wrong upstream.
@@ -43,25 +50,23 @@ pub struct FinnhubSettings {
 }
 
 impl FinnhubSettings {
-    /// Production defaults: a 10 s timeout per attempt and [`RetryPolicy::default`].
+    /// Production defaults: [`DEFAULT_REQUEST_TIMEOUT`] per attempt and
+    /// [`RetryPolicy::default`].
     pub fn new(base_url: Url, api_key: Option<SecretString>) -> Self {
         Self {
             base_url,
             api_key,
-            request_timeout: Duration::from_secs(10),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             retry: RetryPolicy::default(),
         }
     }
 
     /// Settings from the service configuration (timeout and retry policy included).
-    pub fn from_config(config: &Config) -> Self {
-        let mut settings = Self::new(
-            config.finnhub_base_url.clone(),
-            config.finnhub_api_key.clone(),
-        );
-        settings.request_timeout = Duration::from_millis(config.finnhub_timeout_ms);
-        settings.retry.max_retries = config.finnhub_max_retries;
-        settings.retry.min_delay = Duration::from_millis(config.finnhub_retry_base_ms);
+    pub fn from_config(config: &FinnhubConfig) -> Self {
+        let mut settings = Self::new(config.base_url.clone(), config.api_key.clone());
+        settings.request_timeout = config.request_timeout;
+        settings.retry.max_retries = config.max_retries;
+        settings.retry.min_delay = config.retry_base;
         settings
     }
 }

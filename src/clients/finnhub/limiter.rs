@@ -7,7 +7,11 @@ use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
-use crate::config::Config;
+use crate::config::FinnhubConfig;
+
+/// The free plan's limit, the default until `QUOTIDIAN_FINNHUB_CALLS_PER_MINUTE` says
+/// which plan the key is on.
+pub const FREE_PLAN_CALLS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(60).unwrap();
 
 /// Finnhub's cap on every plan, on top of the per-minute plan limit.
 pub const FINNHUB_CALLS_PER_SECOND: NonZeroU32 = NonZeroU32::new(30).unwrap();
@@ -76,10 +80,10 @@ impl FinnhubLimiter {
 
     /// The production limiter: the configured plan rate and per-second cap (Finnhub's
     /// 30 a second unless raised for a local mock).
-    pub fn from_config(config: &Config) -> Self {
+    pub fn from_config(config: &FinnhubConfig) -> Self {
         Self::new(LimiterConfig {
-            calls_per_second: config.finnhub_calls_per_second,
-            ..LimiterConfig::per_minute(config.finnhub_calls_per_minute)
+            calls_per_second: config.calls_per_second,
+            ..LimiterConfig::per_minute(config.calls_per_minute)
         })
     }
 

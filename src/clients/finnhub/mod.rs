@@ -23,9 +23,11 @@ mod limiter;
 mod responses;
 mod retry;
 
-pub use client::{FinnhubClient, FinnhubSettings};
+pub use client::{DEFAULT_BASE_URL, DEFAULT_REQUEST_TIMEOUT, FinnhubClient, FinnhubSettings};
 pub use error::FinnhubError;
-pub use limiter::{FINNHUB_CALLS_PER_SECOND, FinnhubLimiter, LimiterConfig};
+pub use limiter::{
+    FINNHUB_CALLS_PER_SECOND, FREE_PLAN_CALLS_PER_MINUTE, FinnhubLimiter, LimiterConfig,
+};
 pub use responses::{
     CompanyProfile, Earning, EarningsCalendar, Fetched, MarketHoliday, MarketHolidays, NewsItem,
     Quote, RawResponse, SymbolMatch, SymbolSearch,
