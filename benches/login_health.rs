@@ -105,7 +105,7 @@ fn main() {
             ),
         ]);
         let config = Config::from_vars(&vars).unwrap();
-        let hashes = config.max_concurrent_hashes;
+        let hashes = config.accounts.max_concurrent_hashes;
         let app = Application::build(config, Arc::new(NoMail)).await.unwrap();
         let address = format!("http://127.0.0.1:{}", app.port());
         let db = app.state().db.clone();

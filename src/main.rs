@@ -110,15 +110,15 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    if config.public_url.is_none() && config.bind.ip().is_unspecified() {
+    if config.server.public_url.is_none() && config.server.bind.ip().is_unspecified() {
         tracing::warn!(
-            bind = %config.bind,
+            bind = %config.server.bind,
             "QUOTIDIAN_PUBLIC_URL is not set and the bind address is unspecified; links in emails will not work"
         );
     }
-    let mailer = Arc::new(SesMailer::from_env(config.ses_configuration_set.clone()).await);
+    let mailer = Arc::new(SesMailer::from_env(config.ses.configuration_set.clone()).await);
     let app = startup::Application::build(config, mailer).await?;
-    let base = app.state().config.public_base();
+    let base = app.state().config.server.public_base();
     tracing::info!(url = %base, docs = %format!("{base}/docs"), "quotidian is serving");
     app.run_until_stopped(shutdown_signal()).await
 }

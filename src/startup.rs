@@ -50,7 +50,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Connects to PostgreSQL, retrying for a while so that a database that starts a few
 /// seconds after us (compose, a restart) is not a crash.
 pub async fn connect_database(config: &Config) -> anyhow::Result<PgPool> {
-    let options = PgConnectOptions::from_str(config.database_url.expose_secret())
+    let options = PgConnectOptions::from_str(config.database.url.expose_secret())
         .context("DATABASE_URL is not a valid PostgreSQL URL")?;
     let mut delay = Duration::from_millis(250);
     let mut attempt = 1;
@@ -89,10 +89,10 @@ pub async fn migrate(db: &PgPool) -> anyhow::Result<()> {
 pub async fn market_from_config(
     config: &Config,
 ) -> anyhow::Result<(Arc<dyn MarketData>, MarketSource)> {
-    if config.finnhub_api_key.is_some() {
+    if config.finnhub.api_key.is_some() {
         let client = FinnhubClient::new(
-            FinnhubSettings::from_config(config),
-            FinnhubLimiter::from_config(config),
+            FinnhubSettings::from_config(&config.finnhub),
+            FinnhubLimiter::from_config(&config.finnhub),
         )?;
         return Ok((Arc::new(client), MarketSource::Finnhub));
     }
@@ -112,7 +112,7 @@ pub async fn market_from_config(
     let limiter = FinnhubLimiter::new(LimiterConfig {
         calls_per_minute: std::num::NonZeroU32::new(60_000).expect("non-zero"),
         calls_per_second: std::num::NonZeroU32::new(1_000).expect("non-zero"),
-        ..LimiterConfig::per_minute(config.finnhub_calls_per_minute)
+        ..LimiterConfig::per_minute(config.finnhub.calls_per_minute)
     });
     Ok((
         Arc::new(FinnhubClient::new(settings, limiter)?),
@@ -131,7 +131,7 @@ pub struct Clients {
 /// SES sends per second: configured, else the account's maximum from `GetAccount`,
 /// else one a second (the SES sandbox rate).
 pub async fn send_rate(config: &Config, mailer: &dyn Mailer) -> f64 {
-    if let Some(rate) = config.digest.max_send_rate {
+    if let Some(rate) = config.ses.max_send_rate {
         return rate;
     }
     match mailer.max_send_rate().await {
@@ -154,10 +154,10 @@ pub async fn headless_state(config: Config) -> anyhow::Result<AppState> {
     let db = connect_database(&config).await?;
     migrate(&db).await?;
     let mailer: Arc<dyn Mailer> = Arc::new(
-        crate::clients::mailer::SesMailer::from_env(config.ses_configuration_set.clone()).await,
+        crate::clients::mailer::SesMailer::from_env(config.ses.configuration_set.clone()).await,
     );
     let audit: Arc<dyn AuditStore> =
-        Arc::new(S3AuditStore::from_env(config.s3_bucket.clone()).await);
+        Arc::new(S3AuditStore::from_env(config.s3.bucket.clone()).await);
     let (market, market_source) = market_from_config(&config).await?;
     build_state(
         config,
@@ -173,7 +173,7 @@ pub async fn headless_state(config: Config) -> anyhow::Result<AppState> {
 }
 
 pub async fn build_state(config: Config, db: PgPool, clients: Clients) -> anyhow::Result<AppState> {
-    let links = LinkSigner::resolve(config.secret_key.as_ref(), &db)
+    let links = LinkSigner::resolve(config.accounts.secret_key.as_ref(), &db)
         .await
         .context("reading the link signing key")?;
     let rate = send_rate(&config, clients.mailer.as_ref()).await;
@@ -189,23 +189,23 @@ pub async fn build_state(config: Config, db: PgPool, clients: Clients) -> anyhow
         ses_pacer: Arc::new(crate::services::pacing::SendPacer::new(
             db.clone(),
             rate,
-            config.digest.pacing,
+            config.ses.pacing,
         )),
         ses_rate: rate,
         send_now_throttle: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_hour(
-            config.digest.send_now_per_hour,
+            config.digests.send_now_per_hour,
         ))),
         digest_wakeup: Arc::new(Notify::new()),
         audit_wakeup: Arc::new(Notify::new()),
         search_throttle: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(
-            config.symbol_searches_per_minute,
+            config.limits.symbol_searches_per_minute,
         ))),
         market,
         market_source,
-        hasher: Arc::new(PasswordHasher::new(config.max_concurrent_hashes)),
+        hasher: Arc::new(PasswordHasher::new(config.accounts.max_concurrent_hashes)),
         login_throttle: Arc::new(LoginThrottle::new(
-            config.login_attempts_per_account_per_minute,
-            config.login_attempts_per_client_per_minute,
+            config.limits.login_attempts_per_account_per_minute,
+            config.limits.login_attempts_per_client_per_minute,
             config.limits.max_keys,
         )),
         abuse: Arc::new(AbuseLimits::from_config(&config)),
@@ -213,7 +213,7 @@ pub async fn build_state(config: Config, db: PgPool, clients: Clients) -> anyhow
         db,
         mailer,
         outbox_wakeup: Arc::new(Notify::new()),
-        sns: Arc::new(crate::services::sns::Verifier::new()),
+        sns: Arc::new(crate::clients::sns::Verifier::new()),
         shutdown: tokio_util::sync::CancellationToken::new(),
         loops: Arc::new(workers::LoopHealth::default()),
     })
@@ -245,7 +245,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30));
     let own_origin = OwnOrigin::from_config(&state.config)?;
     let headers = security_headers::Settings {
-        hsts: state.config.cookies_secure(),
+        hsts: state.config.server.cookies_secure(),
     };
     // The validator badge would send our document's URL to validator.swagger.io.
     let docs = SwaggerUi::new("/docs")
@@ -290,7 +290,7 @@ pub struct Application {
 
 /// Binds `QUOTIDIAN_METRICS_BIND`, when set, so a taken port fails the start.
 pub async fn bind_metrics(config: &Config) -> anyhow::Result<Option<TcpListener>> {
-    match config.metrics_bind {
+    match config.server.metrics_bind {
         Some(addr) => {
             Ok(Some(TcpListener::bind(addr).await.with_context(|| {
                 format!("binding {addr} (QUOTIDIAN_METRICS_BIND)")
@@ -305,7 +305,7 @@ impl Application {
     /// without a public URL, links point at the bound address.
     pub async fn build(config: Config, mailer: Arc<dyn Mailer>) -> anyhow::Result<Self> {
         let audit: Arc<dyn AuditStore> =
-            Arc::new(S3AuditStore::from_env(config.s3_bucket.clone()).await);
+            Arc::new(S3AuditStore::from_env(config.s3.bucket.clone()).await);
         Self::build_with(config, mailer, audit).await
     }
 
@@ -317,13 +317,13 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let db = connect_database(&config).await?;
         migrate(&db).await?;
-        let listener = TcpListener::bind(config.bind)
+        let listener = TcpListener::bind(config.server.bind)
             .await
-            .with_context(|| format!("binding {} (QUOTIDIAN_BIND)", config.bind))?;
+            .with_context(|| format!("binding {} (QUOTIDIAN_BIND)", config.server.bind))?;
         let metrics_listener = bind_metrics(&config).await?;
         let local = listener.local_addr()?;
-        if config.public_url.is_none() {
-            config.public_url = Some(url::Url::parse(&format!("http://{local}"))?);
+        if config.server.public_url.is_none() {
+            config.server.public_url = Some(url::Url::parse(&format!("http://{local}"))?);
         }
         let (market, market_source) = market_from_config(&config).await?;
         let state = build_state(
@@ -367,7 +367,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let app = router(self.state.clone())?;
         let state = self.state;
-        let workers = workers::spawn_all(&state, state.config.digest.workers);
+        let workers = workers::spawn_all(&state, state.config.digests.workers);
         // The signal cancels the process's token: HTTP stops accepting and drains, the
         // loops stop taking work and finish what is in flight.
         let token = state.shutdown.clone();
@@ -390,7 +390,7 @@ impl Application {
         .with_graceful_shutdown(state.shutdown.clone().cancelled_owned())
         .await;
         workers
-            .shutdown(&state, state.config.shutdown_grace())
+            .shutdown(&state, state.config.digests.shutdown_grace())
             .await;
         if let Some(metrics_listener) = metrics_listener {
             metrics_listener.abort();

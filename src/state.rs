@@ -50,7 +50,7 @@ pub struct AppState {
     /// The background loops' health, for `/readyz`.
     pub loops: Arc<crate::workers::health::LoopHealth>,
     /// SNS signing certificates fetched so far, for `/webhooks/ses`.
-    pub sns: Arc<crate::services::sns::Verifier>,
+    pub sns: Arc<crate::clients::sns::Verifier>,
 }
 
 impl AppState {

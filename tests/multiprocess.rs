@@ -19,8 +19,11 @@ use quotidian::clients::audit::S3AuditStore;
 use serde_json::Value;
 use sqlx::{Connection as _, PgConnection, PgPool};
 
+#[path = "api/eventually.rs"]
+mod eventually;
 #[path = "support/sns_signer.rs"]
 mod sns_signer;
+use eventually::eventually;
 
 const PEOPLE: i64 = 2_000;
 const WORKERS: usize = 3;
@@ -391,20 +394,15 @@ async fn three_workers_one_killed_nobody_gets_two_and_everything_is_audited() {
 
     // Kill one worker with SIGKILL once a quarter of the digests went out, then start
     // it again.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while proxy.forwarded.load(Ordering::SeqCst) < (PEOPLE as usize) / 4 {
-        assert!(Instant::now() < deadline, "digests are not going out");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_forwarded(&proxy, (PEOPLE as usize) / 4).await;
     workers[0].kill().unwrap(); // SIGKILL
     workers[0].wait().unwrap();
     let killed_at = proxy.forwarded.load(Ordering::SeqCst);
     workers[0] = start_worker(&database_url, &ses, 3);
 
     // Everyone reaches a final state, and every record reaches S3.
-    let deadline = Instant::now() + Duration::from_secs(240);
     let mut all_final_at = None;
-    loop {
+    eventually(Duration::from_secs(240), async || {
         let open = count(
             &db,
             "select count(*) from digest_jobs where status in ('pending', 'claimed', 'sending')",
@@ -420,14 +418,14 @@ async fn three_workers_one_killed_nobody_gets_two_and_everything_is_audited() {
             all_final_at = Some(started.elapsed());
         }
         if jobs == PEOPLE && open == 0 && unwritten == 0 {
-            break;
+            Ok(())
+        } else {
+            Err(format!(
+                "not finished: {jobs} jobs, {open} open, {unwritten} audit records unwritten"
+            ))
         }
-        assert!(
-            Instant::now() < deadline,
-            "not finished: {jobs} jobs, {open} open, {unwritten} audit records unwritten"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    })
+    .await;
     for mut w in workers {
         let _ = w.kill();
         let _ = w.wait();
@@ -547,8 +545,7 @@ async fn three_workers_one_killed_nobody_gets_two_and_everything_is_audited() {
 
 /// Waits until every one of `people` has a job and none is still open.
 async fn wait_all_final(db: &PgPool, people: i64, within: Duration) {
-    let deadline = Instant::now() + within;
-    loop {
+    eventually(within, async || {
         let open = count(
             db,
             "select count(*) from digest_jobs where status in ('pending', 'claimed', 'sending')",
@@ -556,14 +553,24 @@ async fn wait_all_final(db: &PgPool, people: i64, within: Duration) {
         .await;
         let jobs = count(db, "select count(*) from digest_jobs").await;
         if jobs == people && open == 0 {
-            return;
+            Ok(())
+        } else {
+            Err(format!("not finished: {jobs} jobs, {open} open"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "not finished: {jobs} jobs, {open} open"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    })
+    .await
+}
+
+/// Waits (up to 120 s) until the SES stand-in has forwarded `sends` sends.
+async fn until_forwarded(proxy: &Proxy, sends: usize) {
+    eventually(Duration::from_secs(120), async || {
+        if proxy.forwarded.load(Ordering::SeqCst) >= sends {
+            Ok(())
+        } else {
+            Err("digests are not going out")
+        }
+    })
+    .await
 }
 
 /// How many emails the SES emulator holds for each address at `domain`.
@@ -588,7 +595,7 @@ async fn received_at(domain: &str) -> HashMap<String, usize> {
 
 /// Asks a worker to stop as a deploy does (SIGTERM) and waits for it to exit; returns
 /// how long that took. A worker must exit 0 after finishing what it had in flight.
-fn terminate(worker: &mut Child) -> Duration {
+async fn terminate(worker: &mut Child) -> Duration {
     let started = Instant::now();
     let status = Command::new("kill")
         .arg("-TERM")
@@ -596,18 +603,15 @@ fn terminate(worker: &mut Child) -> Duration {
         .status()
         .expect("run kill");
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(exit) = worker.try_wait().unwrap() {
-            assert!(exit.success(), "a SIGTERMed worker exited with {exit}");
-            return started.elapsed();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "a SIGTERMed worker did not exit within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let exit = eventually(Duration::from_secs(30), async || {
+        worker
+            .try_wait()
+            .unwrap()
+            .ok_or("a SIGTERMed worker did not exit")
+    })
+    .await;
+    assert!(exit.success(), "a SIGTERMed worker exited with {exit}");
+    started.elapsed()
 }
 
 /// A rolling deploy: each of three processes (one `serve`, two `worker`) is SIGTERMed
@@ -634,12 +638,8 @@ async fn a_rolling_restart_with_sigterm_loses_no_digest() {
     // Restart each process in turn once a fifth, a half and four fifths went out.
     let people = PEOPLE as usize;
     for (i, target) in [(0, people / 5), (1, people / 2), (2, people * 4 / 5)] {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while proxy.forwarded.load(Ordering::SeqCst) < target {
-            assert!(Instant::now() < deadline, "digests are not going out");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        stops.push(terminate(&mut workers[i]));
+        until_forwarded(&proxy, target).await;
+        stops.push(terminate(&mut workers[i]).await);
         workers[i] = if i == 0 {
             start_serve(&database_url, &ses, 20, &[]).await.0
         } else {

@@ -5,3 +5,4 @@
 pub mod audit;
 pub mod finnhub;
 pub mod mailer;
+pub mod sns;

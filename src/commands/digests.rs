@@ -105,7 +105,7 @@ pub async fn run(config: Config) -> anyhow::Result<bool> {
     println!(
         "Audit: {} records written to s3://{}, {} were already there, {} waiting in the outbox{}.",
         flushed.written,
-        state.config.s3_bucket,
+        state.config.s3.bucket,
         flushed.already_there,
         backlog,
         if backlog > 0 {
@@ -143,7 +143,7 @@ pub async fn worker(
     };
     tracing::info!("stopping: no new work is taken; finishing what is in flight");
     workers
-        .shutdown(&state, state.config.shutdown_grace())
+        .shutdown(&state, state.config.digests.shutdown_grace())
         .await;
     if let Some(metrics) = metrics {
         let _ = metrics.await;
@@ -160,7 +160,7 @@ pub async fn setup_audit(
     object_lock_days: Option<u32>,
     glacier_after_days: Option<u32>,
 ) -> anyhow::Result<()> {
-    let store = S3AuditStore::from_env(config.s3_bucket.clone()).await;
+    let store = S3AuditStore::from_env(config.s3.bucket.clone()).await;
     store
         .ensure_bucket(object_lock_days, glacier_after_days)
         .await?;

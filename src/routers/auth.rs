@@ -100,7 +100,7 @@ pub(super) fn session_cookie(config: &Config, token: String, max_age_secs: i64) 
     Cookie::build((session_cookie_name(config), token))
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(config.cookies_secure())
+        .secure(config.server.cookies_secure())
         .path("/")
         .max_age(cookie::time::Duration::seconds(max_age_secs))
         .build()
@@ -225,7 +225,7 @@ pub async fn login(
         user_agent.as_deref(),
     )
     .await?;
-    let max_age = i64::from(state.config.session_ttl_hours) * 3600;
+    let max_age = i64::from(state.config.accounts.session_ttl_hours) * 3600;
     let jar = jar.add(session_cookie(&state.config, session.token, max_age));
     Ok((
         jar,

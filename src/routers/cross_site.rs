@@ -35,7 +35,7 @@ pub struct OwnOrigin(Arc<str>);
 
 impl OwnOrigin {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
-        let base = url::Url::parse(&config.public_base())?;
+        let base = url::Url::parse(&config.server.public_base())?;
         Ok(Self(base.origin().ascii_serialization().into()))
     }
 }

@@ -107,7 +107,7 @@ impl FromRequestParts<AppState> for ClientIp {
         Ok(ClientIp(client_address(
             peer,
             &parts.headers,
-            &state.config.trusted_proxies,
+            &state.config.server.trusted_proxies,
         )))
     }
 }

@@ -78,7 +78,7 @@ pub async fn get_me(
     user: CurrentUser,
 ) -> Result<Json<MeResponse>, ApiError> {
     let profile = accounts::profile(&state, &user).await?;
-    let operator = state.config.is_operator(&profile.email);
+    let operator = state.config.accounts.is_operator(&profile.email);
     Ok(Json(MeResponse {
         operator,
         id: profile.user_id,

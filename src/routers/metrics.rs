@@ -32,7 +32,7 @@ pub async fn metrics(
     own_listener: Option<Extension<MetricsListener>>,
 ) -> Result<impl IntoResponse, crate::error::ApiError> {
     // With a listener of their own, metrics are not on the public port at all.
-    if state.config.metrics_bind.is_some() && own_listener.is_none() {
+    if state.config.server.metrics_bind.is_some() && own_listener.is_none() {
         return Err(crate::error::ApiError::not_found(
             "Metrics are served on their own listener here.",
         ));

@@ -36,7 +36,7 @@ pub const HOST_SESSION_COOKIE: &str = "__Host-quotidian_session";
 
 /// The name of the session cookie for how people reach this service.
 pub fn session_cookie_name(config: &Config) -> &'static str {
-    if config.cookies_secure() {
+    if config.server.cookies_secure() {
         HOST_SESSION_COOKIE
     } else {
         SESSION_COOKIE

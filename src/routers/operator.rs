@@ -32,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn require_operator(state: &AppState, user: &CurrentUser) -> Result<(), ApiError> {
-    if state.config.is_operator(&user.email) {
+    if state.config.accounts.is_operator(&user.email) {
         Ok(())
     } else {
         Err(ApiError::forbidden())
@@ -164,15 +164,15 @@ pub async fn get_overview(
         },
         finnhub: FinnhubBudget {
             source: source.to_owned(),
-            calls_per_minute: state.config.finnhub_calls_per_minute.get(),
-            calls_per_second: state.config.finnhub_calls_per_second.get(),
+            calls_per_minute: state.config.finnhub.calls_per_minute.get(),
+            calls_per_second: state.config.finnhub.calls_per_second.get(),
             calls_last_minute,
         },
         ses: SesBudget {
             send_rate_per_second: state.ses_pacer_rate(),
-            configured: state.config.digest.max_send_rate.is_some(),
+            configured: state.config.ses.max_send_rate.is_some(),
             shared: state.ses_pacer.scope() == crate::services::pacing::Scope::Global,
-            events: state.config.ses_configuration_set.is_some(),
+            events: state.config.ses.configuration_set.is_some(),
         },
         suppressed_addresses: q.suppressed,
         unresolved_outcomes,
@@ -495,7 +495,7 @@ pub async fn get_digest_run(
     Ok(Json(DigestRunDetail {
         run: run.into(),
         problems: problems.into_iter().map(Into::into).collect(),
-        audit_bucket: state.config.s3_bucket.clone(),
+        audit_bucket: state.config.s3.bucket.clone(),
     }))
 }
 

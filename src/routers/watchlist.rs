@@ -74,7 +74,7 @@ pub async fn list(
     let items = watchlist::list(&state, &user).await?;
     Ok(Json(WatchlistResponse {
         symbols: items.into_iter().map(Into::into).collect(),
-        max: state.config.watchlist_max,
+        max: state.config.accounts.watchlist_max,
     }))
 }
 

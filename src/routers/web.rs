@@ -24,7 +24,7 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return ApiError::method_not_allowed().into_response();
     }
-    let dir = &state.config.web_dir;
+    let dir = &state.config.server.web_dir;
     let index = dir.join("index.html");
     if index.is_file() {
         // Vite names everything under assets/ by its content hash: those never change

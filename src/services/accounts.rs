@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{Error, Result, emails, tokens};
 use crate::domain::{CurrentUser, EmailAddress, Password, TimeZone};
 use crate::repositories::tokens::Purpose;
-use crate::repositories::{outbox, preferences, sessions, users};
+use crate::repositories::{email_outbox, preferences, sessions, users};
 use crate::state::AppState;
 
 /// At most this many reset emails per account per window, so the reset form cannot be
@@ -52,7 +52,7 @@ pub async fn signup(
         Some(user_id) => {
             preferences::insert_default(&mut *tx, user_id, time_zone.name()).await?;
             let row = emails::queue(user_id, emails::CONFIRM_EMAIL, email.as_ref(), Some(&hash));
-            outbox::enqueue(&mut *tx, &row).await?;
+            email_outbox::enqueue(&mut *tx, &row).await?;
             tracing::info!(%user_id, "account created, confirmation queued");
         }
         None => {
@@ -61,7 +61,7 @@ pub async fn signup(
                 .context("address taken but no account found")?;
             // Serialise signups for one address so the per-window cap holds.
             users::lock(&mut *tx, existing.id).await?;
-            let recent = outbox::count_recent(
+            let recent = email_outbox::count_recent(
                 &mut *tx,
                 existing.id,
                 &[emails::CONFIRM_EMAIL, emails::ACCOUNT_EXISTS],
@@ -72,7 +72,7 @@ pub async fn signup(
                 tracing::warn!(user_id = %existing.id, "signup email cap reached; not sending another");
             } else if existing.confirmed_at.is_some() {
                 let row = emails::queue(existing.id, emails::ACCOUNT_EXISTS, email.as_ref(), None);
-                outbox::enqueue(&mut *tx, &row).await?;
+                email_outbox::enqueue(&mut *tx, &row).await?;
             } else {
                 // Never confirmed: a fresh link that carries *this* signup's password.
                 // Whoever opens it proves the mailbox and so sets the password; the
@@ -83,7 +83,7 @@ pub async fn signup(
                     email.as_ref(),
                     Some(&hash),
                 );
-                outbox::enqueue(&mut *tx, &row).await?;
+                email_outbox::enqueue(&mut *tx, &row).await?;
             }
             tracing::info!(user_id = %existing.id, "signup for an existing address");
         }
@@ -169,7 +169,7 @@ pub async fn login(
         return Err(Error::EmailNotConfirmed);
     }
     let token = tokens::random_token();
-    let ttl = i64::from(state.config.session_ttl_hours) * 3600;
+    let ttl = i64::from(state.config.accounts.session_ttl_hours) * 3600;
     let user_agent = user_agent.map(|ua| ua.chars().take(256).collect::<String>());
     let expires_at = sessions::insert(
         &state.db,
@@ -247,7 +247,7 @@ async fn queue_password_reset(state: &AppState, email: &EmailAddress) -> Result<
     };
     // Serialise concurrent requests for one account so the per-window cap holds.
     users::lock(&mut *tx, user.id).await?;
-    let recent = outbox::count_recent(
+    let recent = email_outbox::count_recent(
         &mut *tx,
         user.id,
         &[emails::RESET_PASSWORD],
@@ -259,7 +259,7 @@ async fn queue_password_reset(state: &AppState, email: &EmailAddress) -> Result<
         return Ok(());
     }
     let row = emails::queue(user.id, emails::RESET_PASSWORD, email.as_ref(), None);
-    outbox::enqueue(&mut *tx, &row).await?;
+    email_outbox::enqueue(&mut *tx, &row).await?;
     tx.commit().await?;
     state.outbox_wakeup.notify_one();
     tracing::info!(user_id = %user.id, "password reset email queued");

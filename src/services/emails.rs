@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::tokens;
 use crate::clients::mailer::OutgoingEmail;
 use crate::repositories::tokens::Purpose;
-use crate::repositories::{outbox, suppressions};
+use crate::repositories::{email_outbox, suppressions};
 use crate::state::AppState;
 
 pub const CONFIRM_EMAIL: &str = "confirm_email";
@@ -28,13 +28,13 @@ pub fn queue<'a>(
     kind: &'a str,
     recipient: &'a str,
     password_hash: Option<&'a str>,
-) -> outbox::NewEmail<'a> {
+) -> email_outbox::NewEmail<'a> {
     let subject = match kind {
         CONFIRM_EMAIL => "Confirm your Quotidian email address",
         RESET_PASSWORD => "Reset your Quotidian password",
         _ => "Your Quotidian account",
     };
-    outbox::NewEmail {
+    email_outbox::NewEmail {
         user_id,
         kind,
         recipient,
@@ -52,7 +52,10 @@ pub enum Prepared {
 
 /// Renders a claimed outbox row, minting its link. A row whose address is suppressed,
 /// or whose confirmation is no longer needed, is skipped.
-pub async fn prepare(state: &AppState, row: &outbox::OutboxEmail) -> anyhow::Result<Prepared> {
+pub async fn prepare(
+    state: &AppState,
+    row: &email_outbox::OutboxEmail,
+) -> anyhow::Result<Prepared> {
     if suppressions::is_suppressed(&state.db, &row.recipient).await? {
         return Ok(Prepared::Skip(
             "address suppressed after a bounce or complaint reported by SES; not sent",
@@ -61,7 +64,7 @@ pub async fn prepare(state: &AppState, row: &outbox::OutboxEmail) -> anyhow::Res
     let Some(user_id) = row.user_id else {
         return Ok(Prepared::Skip("the account no longer exists; not sent"));
     };
-    let base = state.config.public_base();
+    let base = state.config.server.public_base();
     let composed = match row.kind.as_str() {
         CONFIRM_EMAIL => {
             let Some(token) = mint(
@@ -99,7 +102,7 @@ pub async fn prepare(state: &AppState, row: &outbox::OutboxEmail) -> anyhow::Res
         other => anyhow::bail!("unknown outbox email kind {other:?}"),
     };
     Ok(Prepared::Send(OutgoingEmail {
-        from: state.config.sender.clone(),
+        from: state.config.ses.sender.clone(),
         to: row.recipient.clone(),
         subject: composed.subject,
         html: composed.html,

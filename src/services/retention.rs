@@ -11,7 +11,8 @@ use anyhow::Context as _;
 use sqlx::Connection as _;
 
 use crate::repositories::{
-    advisory_locks, audit_outbox, digest_history, digest_runs, outbox, send_events, symbols, users,
+    advisory_locks, audit_outbox, digest_history, digest_runs, email_outbox, send_events, symbols,
+    users,
 };
 use crate::state::AppState;
 
@@ -109,7 +110,7 @@ async fn prune_locked(state: &AppState) -> anyhow::Result<PruneReport> {
         })
         .await?,
         emails: batches("email outbox", || {
-            outbox::prune_finished(db, days.email_outbox_days, BATCH)
+            email_outbox::prune_finished(db, days.email_outbox_days, BATCH)
         })
         .await?,
         digest_bodies: batches("digest bodies", || {
@@ -129,7 +130,7 @@ async fn prune_locked(state: &AppState) -> anyhow::Result<PruneReport> {
         })
         .await?,
         unconfirmed_accounts: batches("unconfirmed accounts", || {
-            users::purge_unconfirmed(db, state.config.unconfirmed_account_days, BATCH)
+            users::purge_unconfirmed(db, state.config.retention.unconfirmed_account_days, BATCH)
         })
         .await?,
     })

@@ -26,7 +26,7 @@ pub async fn list(state: &AppState, user: &CurrentUser) -> Result<Vec<Item>> {
 
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id, %symbol))]
 pub async fn add(state: &AppState, user: &CurrentUser, symbol: &Symbol) -> Result<Item> {
-    let max = i64::from(state.config.watchlist_max);
+    let max = i64::from(state.config.accounts.watchlist_max);
     let mut tx = state.db.begin().await?;
     // Lock the user so two concurrent adds cannot both pass the size check.
     users::lock(&mut *tx, user.user_id).await?;

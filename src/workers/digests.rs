@@ -28,7 +28,7 @@ pub(crate) async fn pause(state: &AppState, duration: Duration) -> bool {
 }
 
 pub(crate) async fn scheduler(state: AppState) {
-    let tick = Duration::from_millis(state.config.digest.scheduler_tick_ms);
+    let tick = Duration::from_millis(state.config.digests.scheduler_tick_ms);
     while !state.shutdown.is_cancelled() {
         if let Err(error) = schedule::schedule_due(&state, "schedule", Utc::now()).await {
             tracing::error!(error = ?error, "digest scheduler pass failed; retrying at the next tick");
@@ -42,7 +42,7 @@ pub(crate) async fn scheduler(state: AppState) {
 /// Claims and sends batches until the process stops; a batch in progress on a
 /// shutdown gives back what it has not started and finishes what it has.
 pub(crate) async fn deliverer(state: AppState) {
-    let idle = Duration::from_millis(state.config.digest.poll_ms);
+    let idle = Duration::from_millis(state.config.digests.poll_ms);
     while !state.shutdown.is_cancelled() {
         match delivery::deliver_batch(&state, batch_size(&state), &Quiet).await {
             Ok(report) if report.claimed > 0 => {
@@ -66,7 +66,7 @@ pub(crate) async fn deliverer(state: AppState) {
 /// Puts audit records to S3 until the process stops, then makes one last pass so the
 /// records of the digests just finished are not left waiting for another process.
 pub(crate) async fn flusher(state: AppState) {
-    let idle = Duration::from_millis(state.config.digest.poll_ms);
+    let idle = Duration::from_millis(state.config.digests.poll_ms);
     while !state.shutdown.is_cancelled() {
         match audit::flush_once(&state).await {
             Ok(r) if r.claimed > 0 && r.failed == 0 => {}

@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 
 use crate::clients::mailer::MailError;
-use crate::repositories::outbox::{self, OutboxEmail};
+use crate::repositories::email_outbox::{self, OutboxEmail};
 use crate::services::emails::{self, Prepared};
 use crate::state::AppState;
 
@@ -31,7 +31,7 @@ pub fn retry_delay_secs(attempts: i32) -> i64 {
 
 /// Drains the outbox until the process stops; a batch in progress finishes first.
 pub async fn run(state: AppState) {
-    let idle = Duration::from_millis(state.config.outbox_poll_ms);
+    let idle = Duration::from_millis(state.config.ses.outbox_poll_ms);
     while !state.shutdown.is_cancelled() {
         match drain_once(&state).await {
             Ok(0) => {
@@ -52,7 +52,7 @@ pub async fn run(state: AppState) {
 
 /// Claims and sends one batch; returns how many were claimed.
 pub async fn drain_once(state: &AppState) -> anyhow::Result<usize> {
-    let batch = outbox::claim_due(&state.db, BATCH, LEASE_SECS).await?;
+    let batch = email_outbox::claim_due(&state.db, BATCH, LEASE_SECS).await?;
     let claimed = batch.len();
     futures_util::stream::iter(batch)
         .for_each_concurrent(CONCURRENT_SENDS, |email| deliver(state, email))
@@ -66,7 +66,7 @@ async fn deliver(state: &AppState, email: OutboxEmail) {
         Ok(Prepared::Send(outgoing)) => outgoing,
         Ok(Prepared::Skip(reason)) => {
             tracing::info!(reason, "email not sent");
-            if let Err(error) = outbox::mark_skipped(&state.db, email.id, reason).await {
+            if let Err(error) = email_outbox::mark_skipped(&state.db, email.id, reason).await {
                 tracing::error!(error = ?error, "email outbox: could not record the skip");
             }
             return;
@@ -81,7 +81,7 @@ async fn deliver(state: &AppState, email: OutboxEmail) {
     let recorded = match &outcome {
         Ok(message_id) => {
             tracing::info!(%message_id, "email sent");
-            outbox::mark_sent(&state.db, email.id, message_id).await
+            email_outbox::mark_sent(&state.db, email.id, message_id).await
         }
         // A link email that may have gone out is sent again: a second copy is harmless.
         Err(MailError::Transient(why) | MailError::Unknown(why))
@@ -89,11 +89,11 @@ async fn deliver(state: &AppState, email: OutboxEmail) {
         {
             let delay = retry_delay_secs(email.attempts);
             tracing::warn!(error = %why, delay_secs = delay, "email send failed; will retry");
-            outbox::mark_retry(&state.db, email.id, why, delay).await
+            email_outbox::mark_retry(&state.db, email.id, why, delay).await
         }
         Err(error) => {
             tracing::error!(error = %error, "email send failed for good");
-            outbox::mark_failed(&state.db, email.id, &error.to_string()).await
+            email_outbox::mark_failed(&state.db, email.id, &error.to_string()).await
         }
     };
     if let Err(error) = recorded {

@@ -12,7 +12,9 @@ use crate::helpers::*;
 
 /// The test process talks to the app from 127.0.0.1, which these apps treat as their
 /// proxy, so each request's `X-Forwarded-For` is its client.
-const BEHIND_PROXY: (&str, &str) = ("QUOTIDIAN_TRUSTED_PROXIES", "127.0.0.1/32");
+fn behind_proxy(c: &mut Config) {
+    c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+}
 
 async fn post_as(
     app: &TestApp,
@@ -38,16 +40,15 @@ async fn outbox_count(app: &TestApp) -> i64 {
 
 #[tokio::test]
 async fn signup_reset_and_confirm_are_limited_per_client_with_retry_after() {
-    let app = spawn_app_with(
-        &[
-            BEHIND_PROXY,
-            ("QUOTIDIAN_SIGNUPS_PER_CLIENT_PER_HOUR", "3"),
-            ("QUOTIDIAN_RESETS_PER_CLIENT_PER_HOUR", "2"),
-            ("QUOTIDIAN_CONFIRMS_PER_CLIENT_PER_HOUR", "2"),
-        ],
-        None,
-    )
-    .await;
+    let app = TestApp::builder()
+        .with_config(|c| {
+            behind_proxy(c);
+            c.limits.signups_per_client_per_hour = nz(3);
+            c.limits.resets_per_client_per_hour = nz(2);
+            c.limits.confirms_per_client_per_hour = nz(2);
+        })
+        .spawn()
+        .await;
     let signup = |client: &'static str| {
         let body = json!({"email": unique_email(), "password": PASSWORD});
         post_as(&app, client, "/api/v1/auth/signup", body)
@@ -99,7 +100,13 @@ async fn signup_reset_and_confirm_are_limited_per_client_with_retry_after() {
 
 #[tokio::test]
 async fn many_clients_together_meet_the_global_limit() {
-    let app = spawn_app_with(&[BEHIND_PROXY, ("QUOTIDIAN_SIGNUPS_PER_MINUTE", "5")], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| {
+            behind_proxy(c);
+            c.limits.signups_per_minute = nz(5);
+        })
+        .spawn()
+        .await;
     let mut accepted = 0;
     for i in 0..20 {
         let body = json!({"email": unique_email(), "password": PASSWORD});
@@ -118,11 +125,13 @@ async fn many_clients_together_meet_the_global_limit() {
 
 #[tokio::test]
 async fn an_ipv6_client_cannot_rotate_addresses_within_its_slash_64() {
-    let app = spawn_app_with(
-        &[BEHIND_PROXY, ("QUOTIDIAN_SIGNUPS_PER_CLIENT_PER_HOUR", "2")],
-        None,
-    )
-    .await;
+    let app = TestApp::builder()
+        .with_config(|c| {
+            behind_proxy(c);
+            c.limits.signups_per_client_per_hour = nz(2);
+        })
+        .spawn()
+        .await;
     let mut statuses = Vec::new();
     for i in 1..=4 {
         let body = json!({"email": unique_email(), "password": PASSWORD});
@@ -147,11 +156,10 @@ async fn an_ipv6_client_cannot_rotate_addresses_within_its_slash_64() {
 #[tokio::test]
 async fn a_forwarded_header_from_an_untrusted_peer_buys_no_fresh_budget() {
     // No trusted proxies: whatever X-Forwarded-For says, the client is the peer.
-    let app = spawn_app_with(
-        &[("QUOTIDIAN_LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE", "3")],
-        None,
-    )
-    .await;
+    let app = TestApp::builder()
+        .with_config(|c| c.limits.login_attempts_per_client_per_minute = nz(3))
+        .spawn()
+        .await;
     let mut last = StatusCode::OK;
     for i in 0..5 {
         let body = json!({"email": unique_email(), "password": PASSWORD});
@@ -164,11 +172,10 @@ async fn a_forwarded_header_from_an_untrusted_peer_buys_no_fresh_budget() {
 
 #[tokio::test]
 async fn login_attempts_count_against_the_normalised_address() {
-    let app = spawn_app_with(
-        &[("QUOTIDIAN_LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE", "3")],
-        None,
-    )
-    .await;
+    let app = TestApp::builder()
+        .with_config(|c| c.limits.login_attempts_per_account_per_minute = nz(3))
+        .spawn()
+        .await;
     let email = unique_email();
     let spellings = [
         email.clone(),
@@ -191,15 +198,14 @@ async fn login_attempts_count_against_the_normalised_address() {
 /// handful of emails are queued.
 #[tokio::test]
 async fn a_flood_of_signups_and_resets_sends_a_handful_of_emails() {
-    let app = spawn_app_with(
-        &[
-            BEHIND_PROXY,
-            ("QUOTIDIAN_SIGNUPS_PER_CLIENT_PER_HOUR", "5"),
-            ("QUOTIDIAN_RESETS_PER_CLIENT_PER_HOUR", "5"),
-        ],
-        None,
-    )
-    .await;
+    let app = TestApp::builder()
+        .with_config(|c| {
+            behind_proxy(c);
+            c.limits.signups_per_client_per_hour = nz(5);
+            c.limits.resets_per_client_per_hour = nz(5);
+        })
+        .spawn()
+        .await;
     let victim = app.confirmed_user().await;
     let before = outbox_count(&app).await;
     let flood = {
@@ -249,7 +255,8 @@ async fn a_flood_of_signups_and_resets_sends_a_handful_of_emails() {
     );
     let refused = flood.await.unwrap();
     assert_eq!(refused, 1990, "5 signups and 5 resets an hour get through");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Signups queue before they answer; resets are looked up detached.
+    app.reset_lookups_done().await;
     let queued = outbox_count(&app).await - before;
     assert!(queued <= 10, "the flood queued {queued} emails");
 }
@@ -270,23 +277,17 @@ async fn transactional_mail_to_a_suppressed_address_is_skipped_with_the_reason()
         json!({"email": email}),
     )
     .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let (status, reason) = loop {
+    let (status, reason) = eventually(Duration::from_secs(10), async || {
         let row: Option<(String, Option<String>)> = sqlx::query_as(
             "select status, last_error from email_outbox where kind = 'reset_password'",
         )
         .fetch_optional(&app.db)
         .await
         .unwrap();
-        if let Some(row) = row.filter(|r| r.0 != "pending") {
-            break row;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "reset email never handled"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+        row.filter(|r| r.0 != "pending")
+            .ok_or("reset email never handled")
+    })
+    .await;
     assert_eq!(status, "skipped");
     assert!(reason.unwrap().contains("suppressed"));
     assert_eq!(emails_to(&email).await.len(), sent_before);
@@ -294,7 +295,10 @@ async fn transactional_mail_to_a_suppressed_address_is_skipped_with_the_reason()
 
 #[tokio::test]
 async fn accounts_never_confirmed_are_purged_after_the_configured_days() {
-    let app = spawn_app_with(&[("QUOTIDIAN_UNCONFIRMED_ACCOUNT_DAYS", "3")], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.retention.unconfirmed_account_days = 3)
+        .spawn()
+        .await;
     let stale = unique_email();
     let fresh = unique_email();
     app.signup(&stale, PASSWORD).await;
@@ -321,7 +325,10 @@ async fn accounts_never_confirmed_are_purged_after_the_configured_days() {
 
 #[tokio::test]
 async fn adding_unseen_symbols_spends_the_search_budget() {
-    let app = spawn_app_with(&[("QUOTIDIAN_SYMBOL_SEARCHES_PER_MINUTE", "2")], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.limits.symbol_searches_per_minute = nz(2))
+        .spawn()
+        .await;
     app.confirmed_user().await;
     let add = |symbol: &str| app.post(&app.api, "/api/v1/watchlist", json!({"symbol": symbol}));
     assert_eq!(add("ZZQA").await.status(), StatusCode::UNPROCESSABLE_ENTITY);

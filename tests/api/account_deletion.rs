@@ -2,7 +2,7 @@
 //! still ends with a complete audit record in S3.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use quotidian::clients::mailer::{MailError, Mailer, OutgoingEmail, SesMailer};
 use reqwest::StatusCode;
@@ -73,31 +73,25 @@ async fn delete_account(app: &TestApp) {
 
 /// Waits until the delivery record of `job_id` is in S3 and returns it.
 async fn delivery_record_in_s3(app: &TestApp, job_id: i64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let written: Option<String> = sqlx::query_scalar(
+    let key: String = eventually(Duration::from_secs(20), async || {
+        sqlx::query_scalar(
             "select key from audit_outbox
              where kind = 'delivery' and (body->>'job_id')::bigint = $1 and written_at is not null",
         )
         .bind(job_id)
         .fetch_optional(&app.db)
         .await
-        .unwrap();
-        if let Some(key) = written {
-            let bytes = test_audit_store()
-                .await
-                .get(&key)
-                .await
-                .unwrap()
-                .expect("the record is in S3");
-            return serde_json::from_slice(&bytes).unwrap();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the delivery record of job {job_id} never reached S3"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        .unwrap()
+        .ok_or_else(|| format!("the delivery record of job {job_id} never reached S3"))
+    })
+    .await;
+    let bytes = test_audit_store()
+        .await
+        .get(&key)
+        .await
+        .unwrap()
+        .expect("the record is in S3");
+    serde_json::from_slice(&bytes).unwrap()
 }
 
 #[tokio::test]
@@ -107,7 +101,7 @@ async fn deleting_the_account_during_the_ses_call_still_leaves_a_complete_audit_
         arrived: Semaphore::new(0),
         release: Semaphore::new(0),
     });
-    let app = spawn_app_with(&[], Some(mailer.clone())).await;
+    let app = TestApp::builder().with_mailer(mailer.clone()).spawn().await;
     let (email, user) = due_subscriber(&app).await;
 
     // The digest is inside the SES call (its job is `sending`) ...
@@ -176,7 +170,10 @@ async fn deleting_the_account_during_the_ses_call_still_leaves_a_complete_audit_
 
 #[tokio::test]
 async fn deleting_the_account_records_the_digests_it_leaves_unfinished() {
-    let app = spawn_app_with(&[("QUOTIDIAN_DIGEST_WORKERS", "off")], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.digests.workers = false)
+        .spawn()
+        .await;
     let email = app.confirmed_user().await;
     let user = user_id(&app, &email).await;
     // Three digests under way as deletion finds them: one queued, one whose worker died

@@ -246,7 +246,10 @@ async fn a_built_web_page_is_served_with_client_routes_and_cache_headers() {
     std::fs::create_dir_all(dir.join("assets")).unwrap();
     std::fs::write(dir.join("index.html"), "<!doctype html><title>app</title>").unwrap();
     std::fs::write(dir.join("assets/index-3f2a9c.js"), "console.log(1)").unwrap();
-    let app = spawn_app_with(&[("QUOTIDIAN_WEB_DIR", dir.to_str().unwrap())], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.server.web_dir = dir.to_str().unwrap().into())
+        .spawn()
+        .await;
 
     for path in ["/", "/watchlist", "/history/12"] {
         let r = reqwest::get(app.url(path)).await.unwrap();

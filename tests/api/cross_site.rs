@@ -252,11 +252,12 @@ async fn same_origin_user_initiated_and_headerless_requests_still_work() {
 
 #[tokio::test]
 async fn the_public_url_is_the_origin_when_it_is_set() {
-    let app = spawn_app_with(
-        &[("QUOTIDIAN_PUBLIC_URL", "https://quotidian.example/")],
-        None,
-    )
-    .await;
+    let app = TestApp::builder()
+        .with_config(|c| {
+            c.server.public_url = Some(url::Url::parse("https://quotidian.example/").unwrap())
+        })
+        .spawn()
+        .await;
     let r = send(
         &app,
         &new_client(),

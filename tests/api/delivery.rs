@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use quotidian::clients::audit::{AuditError, AuditStore, PutOutcome};
 use quotidian::clients::mailer::{MailError, Mailer, OutgoingEmail, SesMailer};
@@ -67,8 +67,7 @@ pub(crate) async fn job_of(app: &TestApp, user: Uuid) -> Value {
 
 /// Waits until the person's digest job has a final status.
 pub(crate) async fn wait_for_final(app: &TestApp, user: Uuid) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    eventually(Duration::from_secs(20), async || {
         let status: Option<String> = sqlx::query_scalar(
             "select status from digest_jobs where user_id = $1 and status in ('sent', 'failed', 'skipped', 'missed')
              order by id desc limit 1",
@@ -77,47 +76,44 @@ pub(crate) async fn wait_for_final(app: &TestApp, user: Uuid) -> Value {
         .fetch_optional(&app.db)
         .await
         .unwrap();
-        if status.is_some() {
-            return job_of(app, user).await;
-        }
-        assert!(Instant::now() < deadline, "the digest never finished");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        status.ok_or("the digest never finished")
+    })
+    .await;
+    job_of(app, user).await
 }
 
 /// Waits until every audit record is in S3; returns their keys.
 pub(crate) async fn wait_for_audit(app: &TestApp) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    eventually(Duration::from_secs(20), async || {
         let pending: i64 =
             sqlx::query_scalar("select count(*) from audit_outbox where written_at is null")
                 .fetch_one(&app.db)
                 .await
                 .unwrap();
         if pending == 0 {
-            return sqlx::query_scalar("select key from audit_outbox order by id")
-                .fetch_all(&app.db)
-                .await
-                .unwrap();
+            Ok(())
+        } else {
+            Err(format!("{pending} audit records never reached S3"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "{pending} audit records never reached S3"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
+    sqlx::query_scalar("select key from audit_outbox order by id")
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
 }
 
 /// Waits (up to 10 s) for a digest to `to` at the SES emulator.
 async fn wait_for_digest(to: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(found) = emails_to(to).await.into_iter().rev().find(is_digest) {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "no digest reached {to}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(Duration::from_secs(10), async || {
+        emails_to(to)
+            .await
+            .into_iter()
+            .rev()
+            .find(is_digest)
+            .ok_or_else(|| format!("no digest reached {to}"))
+    })
+    .await
 }
 
 /// Digests carry the unsubscribe headers; account emails do not.
@@ -202,6 +198,8 @@ async fn a_due_person_gets_one_digest_with_unsubscribe_headers_and_an_audit_reco
 
     // Due again on the same day (say the schedule was edited back): still one digest.
     make_due(&app, user).await;
+    // A check that nothing more happens: a fixed wait (several scheduler and worker
+    // ticks), since `eventually` can only wait for something that does.
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert_eq!(digests_to(&email).await, 1, "one digest a day");
     let jobs: i64 = sqlx::query_scalar("select count(*) from digest_jobs where user_id = $1")
@@ -332,6 +330,8 @@ async fn send_now_keeps_one_digest_a_day_and_history_shows_it_as_sent() {
         .await;
     assert_problem(r, StatusCode::CONFLICT, "already-exists").await;
     make_due(&app, user).await;
+    // A check that nothing more happens: a fixed wait (several scheduler and worker
+    // ticks), since `eventually` can only wait for something that does.
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(digests_to(&email).await, 1);
 
@@ -432,7 +432,7 @@ async fn throttling_is_retried_and_still_delivers_exactly_once() {
         unknown: false,
         calls: AtomicUsize::new(0),
     });
-    let app = spawn_app_with(&[], Some(mailer.clone())).await;
+    let app = TestApp::builder().with_mailer(mailer.clone()).spawn().await;
     let (email, user) = subscriber(&app).await;
     mailer.calls.store(0, Ordering::SeqCst);
     make_due(&app, user).await;
@@ -450,7 +450,7 @@ async fn an_ambiguous_ses_failure_is_recorded_and_never_sent_again() {
         unknown: true,
         calls: AtomicUsize::new(0),
     });
-    let app = spawn_app_with(&[], Some(mailer.clone())).await;
+    let app = TestApp::builder().with_mailer(mailer.clone()).spawn().await;
     let (_, user) = subscriber(&app).await;
     let before = mailer.calls.load(Ordering::SeqCst);
     make_due(&app, user).await;
@@ -463,6 +463,8 @@ async fn an_ambiguous_ses_failure_is_recorded_and_never_sent_again() {
             .contains("outcome unknown"),
         "{job}"
     );
+    // A check that nothing more happens: a fixed wait (several scheduler and worker
+    // ticks), since `eventually` can only wait for something that does.
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(
         mailer.calls.load(Ordering::SeqCst) - before,
@@ -477,7 +479,10 @@ async fn an_ambiguous_ses_failure_is_recorded_and_never_sent_again() {
 #[tokio::test]
 async fn a_worker_that_died_mid_send_leaves_a_recorded_failure_and_one_that_died_before_leaves_a_retry()
  {
-    let app = spawn_app_with(&[("QUOTIDIAN_DIGEST_WORKERS", "off")], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.digests.workers = false)
+        .spawn()
+        .await;
     let (email_a, a) = subscriber(&app).await;
     let client_b = new_client();
     let email_b = unique_email();
@@ -523,7 +528,10 @@ async fn a_worker_that_died_mid_send_leaves_a_recorded_failure_and_one_that_died
 
 #[tokio::test]
 async fn after_downtime_earlier_days_are_missed_and_today_is_sent_late() {
-    let app = spawn_app_with(&[("QUOTIDIAN_DIGEST_WORKERS", "off")], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.digests.workers = false)
+        .spawn()
+        .await;
     let (_, user) = subscriber(&app).await;
     // The send time passed an hour ago today (UTC); the last digest due was 3 days ago.
     let now = chrono::Utc::now();
@@ -607,18 +615,20 @@ async fn an_s3_outage_delays_audit_records_and_loses_none() {
         down: AtomicBool::new(true),
         refused: AtomicUsize::new(0),
     });
-    let app = spawn_app_full(&[], None, store.clone()).await;
+    let app = TestApp::builder().with_audit(store.clone()).spawn().await;
     let (email, user) = subscriber(&app).await;
     make_due(&app, user).await;
     let job = wait_for_final(&app, user).await;
     assert_eq!(job["status"], "sent", "delivery does not wait for S3");
     wait_for_digest(&email).await;
     // The records wait in the outbox with the reason, while puts keep failing.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while store.refused.load(Ordering::SeqCst) == 0 {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(Duration::from_secs(10), async || {
+        match store.refused.load(Ordering::SeqCst) {
+            0 => Err("no put reached the store while it was down"),
+            _ => Ok(()),
+        }
+    })
+    .await;
     let (pending, error): (i64, Option<String>) = sqlx::query_as(
         "select count(*), max(last_error) from audit_outbox where written_at is null",
     )
@@ -644,7 +654,10 @@ async fn an_s3_outage_delays_audit_records_and_loses_none() {
 #[tokio::test]
 async fn operators_see_digest_runs_with_counts_and_reasons() {
     let operator = format!("ops-{}@example.com", Uuid::new_v4().simple());
-    let app = spawn_app_with(&[("QUOTIDIAN_OPERATOR_EMAILS", operator.as_str())], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.accounts.operator_emails = vec![operator.clone()])
+        .spawn()
+        .await;
     let (_, user) = subscriber(&app).await;
     make_due(&app, user).await;
     wait_for_final(&app, user).await;
@@ -713,6 +726,8 @@ async fn suppressed_addresses_are_skipped_with_a_reason() {
             .contains("suppressed after a bounce"),
         "{job}"
     );
+    // A check that nothing more happens: a fixed wait (several scheduler and worker
+    // ticks), since `eventually` can only wait for something that does.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(digests_to(&email).await, 0);
     // The skip is visible in the person's history with its reason.
@@ -734,7 +749,7 @@ async fn suppressed_addresses_are_skipped_with_a_reason() {
 /// time, while this one still means to send them.
 #[tokio::test]
 async fn a_slow_market_data_refresh_does_not_lose_the_batch_its_claims() {
-    use crate::finnhub_mock::{FinnhubMock, spawn_app_with_mock};
+    use crate::finnhub_mock::FinnhubMock;
     use quotidian::repositories::digest_jobs;
     use quotidian::services::digest::delivery;
     let mock = FinnhubMock::start().await;
@@ -749,15 +764,15 @@ async fn a_slow_market_data_refresh_does_not_lose_the_batch_its_claims() {
         .with_priority(1)
         .mount(&mock.server)
         .await;
-    let app = spawn_app_with_mock(
-        &mock,
-        &[
-            ("QUOTIDIAN_DIGEST_WORKERS", "off"),
-            ("QUOTIDIAN_DIGEST_LEASE_SECS", "2"),
-            ("QUOTIDIAN_FINNHUB_TIMEOUT_MS", "20000"),
-        ],
-    )
-    .await;
+    let app = TestApp::builder()
+        .with_config(|c| {
+            mock.configure(c);
+            c.digests.workers = false;
+            c.digests.lease_secs = 2;
+            c.finnhub.request_timeout = Duration::from_secs(20);
+        })
+        .spawn()
+        .await;
     let email = app.confirmed_user().await;
     let user = user_id(&app, &email).await;
     sqlx::query("insert into watchlist_items (user_id, symbol) values ($1, 'AAPL')")

@@ -3,13 +3,16 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::finnhub_mock::{FinnhubMock, spawn_app_with_mock};
+use crate::finnhub_mock::FinnhubMock;
 use crate::helpers::*;
 
 #[tokio::test]
 async fn the_preview_shows_loaded_prices_news_and_unavailable_data() {
     let mock = FinnhubMock::start().await;
-    let app = spawn_app_with_mock(&mock, &[]).await;
+    let app = TestApp::builder()
+        .with_config(|c| mock.configure(c))
+        .spawn()
+        .await;
     app.confirmed_user().await;
     for s in ["AAPL", "ZZZZ"] {
         app.post(&app.api, "/api/v1/watchlist", json!({"symbol": s}))

@@ -94,14 +94,13 @@ async fn reset_answers_the_same_and_only_the_account_gets_mail() {
 /// tolerating a busy machine.
 #[tokio::test]
 async fn login_and_signup_take_comparable_time_either_way() {
-    let app = spawn_app_with(
-        &[
-            ("QUOTIDIAN_LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE", "1000"),
-            ("QUOTIDIAN_LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE", "1000"),
-        ],
-        None,
-    )
-    .await;
+    let app = TestApp::builder()
+        .with_config(|c| {
+            c.limits.login_attempts_per_client_per_minute = nz(1000);
+            c.limits.login_attempts_per_account_per_minute = nz(1000);
+        })
+        .spawn()
+        .await;
     let existing = app.confirmed_user().await;
     let client = new_client();
     let mut known_login = Vec::new();

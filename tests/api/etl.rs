@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Connection as _;
 
-use crate::finnhub_mock::{FinnhubMock, spawn_app_with_mock};
+use crate::finnhub_mock::FinnhubMock;
 use crate::helpers::*;
 
 async fn watch(app: &TestApp, client: &reqwest::Client, symbols: &[&str]) {
@@ -44,7 +44,10 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 #[tokio::test]
 async fn a_symbol_watched_by_many_is_fetched_once_and_loaded_raw_and_typed() {
     let mock = FinnhubMock::start().await;
-    let app = spawn_app_with_mock(&mock, &[]).await;
+    let app = TestApp::builder()
+        .with_config(|c| mock.configure(c))
+        .spawn()
+        .await;
     app.confirmed_user().await;
     watch(&app, &app.api, &["AAPL", "MSFT"]).await;
     let other = new_client();
@@ -117,7 +120,10 @@ async fn a_symbol_watched_by_many_is_fetched_once_and_loaded_raw_and_typed() {
 #[tokio::test]
 async fn one_failing_symbol_does_not_spoil_the_run() {
     let mock = FinnhubMock::start().await;
-    let app = spawn_app_with_mock(&mock, &[]).await;
+    let app = TestApp::builder()
+        .with_config(|c| mock.configure(c))
+        .spawn()
+        .await;
     app.confirmed_user().await;
     watch(&app, &app.api, &["AAPL", "ZZZZ", "BOOM"]).await;
 
@@ -165,7 +171,10 @@ async fn one_failing_symbol_does_not_spoil_the_run() {
 #[tokio::test]
 async fn fresh_quotes_are_reused_by_the_next_run() {
     let mock = FinnhubMock::start().await;
-    let app = spawn_app_with_mock(&mock, &[]).await;
+    let app = TestApp::builder()
+        .with_config(|c| mock.configure(c))
+        .spawn()
+        .await;
     app.confirmed_user().await;
     watch(&app, &app.api, &["AAPL", "MSFT"]).await;
     extract(&app).await;
@@ -193,17 +202,18 @@ async fn fresh_quotes_are_reused_by_the_next_run() {
 #[tokio::test]
 async fn the_limiter_holds_the_call_rate_under_the_configured_limit() {
     let mock = FinnhubMock::start().await;
-    let app = spawn_app_with_mock(
-        &mock,
-        &[
-            ("QUOTIDIAN_FINNHUB_CALLS_PER_SECOND", "8"),
-            ("QUOTIDIAN_ETL_CONCURRENCY", "16"),
-        ],
-    )
-    .await;
+    let app = TestApp::builder()
+        .with_config(|c| {
+            mock.configure(c);
+            c.finnhub.calls_per_second = nz(8);
+            c.etl.concurrency = 16;
+        })
+        .spawn()
+        .await;
     app.confirmed_user().await;
     // Five symbols: 15 per-symbol calls + 2 market-wide, plus the searches behind the adds.
     watch(&app, &app.api, &["AAPL", "MSFT", "NVDA", "AMZN", "META"]).await;
+    // Let the per-second window the searches used roll over: time passing is the point.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let start = mock.arrivals.total();
     let report = extract(&app).await;
@@ -231,7 +241,10 @@ async fn the_limiter_holds_the_call_rate_under_the_configured_limit() {
 #[tokio::test]
 async fn rebuild_from_raw_reproduces_the_typed_rows() {
     let mock = FinnhubMock::start().await;
-    let app = spawn_app_with_mock(&mock, &[]).await;
+    let app = TestApp::builder()
+        .with_config(|c| mock.configure(c))
+        .spawn()
+        .await;
     app.confirmed_user().await;
     watch(&app, &app.api, &["AAPL", "MSFT", "ZZZZ"]).await;
     extract(&app).await;
@@ -291,7 +304,10 @@ async fn rebuild_from_raw_reproduces_the_typed_rows() {
 #[tokio::test]
 async fn a_refused_api_key_stops_the_run_with_a_clear_reason() {
     let mock = FinnhubMock::refusing_the_key().await;
-    let app = spawn_app_with_mock(&mock, &[]).await;
+    let app = TestApp::builder()
+        .with_config(|c| mock.configure(c))
+        .spawn()
+        .await;
     app.confirmed_user().await;
     // The watchlist cannot be validated with a refused key: add rows directly.
     let user_id: uuid::Uuid = sqlx::query_scalar("select id from users")
@@ -315,7 +331,7 @@ async fn a_refused_api_key_stops_the_run_with_a_clear_reason() {
     );
     let requests = mock.server.received_requests().await.unwrap().len();
     assert!(
-        requests <= app.state.config.etl_concurrency,
+        requests <= app.state.config.etl.concurrency,
         "stopped at once, not after every call: {requests}"
     );
 }
@@ -323,11 +339,15 @@ async fn a_refused_api_key_stops_the_run_with_a_clear_reason() {
 #[tokio::test]
 async fn only_one_instance_extracts_at_a_time() {
     let mock = FinnhubMock::start().await;
-    let app = spawn_app_with_mock(&mock, &[]).await;
+    let app = TestApp::builder()
+        .with_config(|c| mock.configure(c))
+        .spawn()
+        .await;
     let admin_url = app.state.db.connect_options();
     let mut other_instance = sqlx::PgConnection::connect_with(&admin_url).await.unwrap();
+    const EXTRACTION_LOCK: i64 = 0x5155_4f54_4554_4c00;
     sqlx::query("select pg_advisory_lock($1)")
-        .bind(0x5155_4f54_4554_4c00_i64)
+        .bind(EXTRACTION_LOCK)
         .execute(&mut other_instance)
         .await
         .unwrap();
@@ -343,8 +363,26 @@ async fn only_one_instance_extracts_at_a_time() {
     .unwrap();
     assert!(matches!(outcome, RunOutcome::Busy));
     drop(other_instance);
-    // A crashed holder's lock dies with its connection.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A crashed holder's lock dies with its connection (the server notices the
+    // closed connection a moment later).
+    eventually(Duration::from_secs(10), async || {
+        // A bigint advisory key shows in pg_locks as its two 32-bit halves.
+        let held: i64 = sqlx::query_scalar(
+            "select count(*) from pg_locks where locktype = 'advisory'
+             and classid = $1::oid and objid = $2::oid and objsubid = 1",
+        )
+        .bind(EXTRACTION_LOCK >> 32)
+        .bind(EXTRACTION_LOCK & 0xffff_ffff)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        if held == 0 {
+            Ok(())
+        } else {
+            Err("the closed connection still holds the extraction lock")
+        }
+    })
+    .await;
     let outcome = etl::run(
         &app.state,
         RunOptions {
@@ -362,7 +400,13 @@ async fn only_one_instance_extracts_at_a_time() {
 async fn operators_see_runs_and_their_failures_through_the_api() {
     let mock = FinnhubMock::start().await;
     let operator = unique_email();
-    let app = spawn_app_with_mock(&mock, &[("QUOTIDIAN_OPERATOR_EMAILS", &operator)]).await;
+    let app = TestApp::builder()
+        .with_config(|c| {
+            mock.configure(c);
+            c.accounts.operator_emails = vec![operator.clone()];
+        })
+        .spawn()
+        .await;
     app.confirmed_user_with_client(&operator, &app.api).await;
     watch(&app, &app.api, &["AAPL", "ZZZZ"]).await;
     let report = extract(&app).await;

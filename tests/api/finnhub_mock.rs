@@ -3,11 +3,15 @@
 //! is unknown (all-zero quote, `{}` profile) and `BOOM` always fails with 500.
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use quotidian::config::Config;
+use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::helpers::nz;
 
 pub const API_KEY: &str = "test-finnhub-key";
 
@@ -166,26 +170,14 @@ impl FinnhubMock {
         format!("{}/api/v1", self.server.uri())
     }
 
-    /// Settings that point the app at this mock, with quick retries.
-    pub fn settings(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("FINNHUB_BASE_URL", self.base_url()),
-            ("FINNHUB_API_KEY", API_KEY.to_owned()),
-            ("QUOTIDIAN_FINNHUB_RETRY_BASE_MS", "10".to_owned()),
-            ("QUOTIDIAN_FINNHUB_MAX_RETRIES", "2".to_owned()),
-            ("QUOTIDIAN_FINNHUB_CALLS_PER_MINUTE", "60000".to_owned()),
-            ("QUOTIDIAN_FINNHUB_CALLS_PER_SECOND", "1000".to_owned()),
-        ]
+    /// Points the app at this mock, with quick retries and no rate limit to speak of:
+    /// `TestApp::builder().with_config(|c| mock.configure(c))`.
+    pub fn configure(&self, c: &mut Config) {
+        c.finnhub.base_url = url::Url::parse(&self.base_url()).unwrap();
+        c.finnhub.api_key = Some(SecretString::from(API_KEY));
+        c.finnhub.retry_base = Duration::from_millis(10);
+        c.finnhub.max_retries = 2;
+        c.finnhub.calls_per_minute = nz(60_000);
+        c.finnhub.calls_per_second = nz(1000);
     }
-}
-
-/// Starts the app pointed at `mock`, with `extra` settings on top.
-pub async fn spawn_app_with_mock(
-    mock: &FinnhubMock,
-    extra: &[(&str, &str)],
-) -> crate::helpers::TestApp {
-    let owned = mock.settings();
-    let mut settings: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    settings.extend_from_slice(extra);
-    crate::helpers::spawn_app_with(&settings, None).await
 }

@@ -144,7 +144,10 @@ async fn json_answers_forbid_everything_and_are_not_sniffed_or_framed() {
 #[tokio::test]
 async fn the_web_page_runs_only_its_own_scripts_and_keeps_its_policy_on_revalidation() {
     let dir = web_dir();
-    let app = spawn_app_with(&[("QUOTIDIAN_WEB_DIR", dir.to_str().unwrap())], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.server.web_dir = dir.to_str().unwrap().into())
+        .spawn()
+        .await;
     let client = new_client();
     for path in [
         "/",
@@ -185,7 +188,10 @@ async fn the_web_page_runs_only_its_own_scripts_and_keeps_its_policy_on_revalida
 
 #[tokio::test]
 async fn the_built_in_page_allows_exactly_its_own_inline_script_and_style() {
-    let app = spawn_app_with(&[("QUOTIDIAN_WEB_DIR", "/nonexistent/quotidian-web")], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.server.web_dir = "/nonexistent/quotidian-web".into())
+        .spawn()
+        .await;
     let r = new_client().get(app.url("/confirm")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_common(r.headers(), "placeholder");
@@ -269,11 +275,12 @@ async fn the_api_docs_run_only_their_own_scripts() {
 
 #[tokio::test]
 async fn over_https_responses_ask_browsers_to_stay_on_https() {
-    let app = spawn_app_with(
-        &[("QUOTIDIAN_PUBLIC_URL", "https://quotidian.example/")],
-        None,
-    )
-    .await;
+    let app = TestApp::builder()
+        .with_config(|c| {
+            c.server.public_url = Some(url::Url::parse("https://quotidian.example/").unwrap())
+        })
+        .spawn()
+        .await;
     for path in ["/healthz", "/unsubscribe", "/docs/"] {
         let r = new_client().get(app.url(path)).send().await.unwrap();
         assert_eq!(

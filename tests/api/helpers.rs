@@ -1,16 +1,22 @@
 #![allow(dead_code)] // shared by several test binaries, each using a part
-use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use quotidian::clients::audit::{AuditStore, S3AuditStore};
 use quotidian::clients::mailer::{Mailer, SesMailer};
-use quotidian::config::Config;
+pub use quotidian::config::Config;
 use quotidian::startup::Application;
 use quotidian::state::AppState;
 use reqwest::StatusCode;
+use secrecy::SecretString;
 use serde_json::{Value, json};
 use sqlx::{Connection as _, PgConnection, PgPool};
+
+#[path = "eventually.rs"]
+mod eventually;
+pub use eventually::eventually;
 
 pub const PASSWORD: &str = "velvet-harbor-oxide-42";
 pub const NEW_PASSWORD: &str = "quiet-lantern-meadow-77";
@@ -57,8 +63,10 @@ async fn fresh_database() -> String {
     url.to_string()
 }
 
+/// The app with the test configuration, the SES emulator and the S3 emulator:
+/// `TestApp::builder().spawn()`.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(&[], None).await
+    TestApp::builder().spawn().await
 }
 
 /// The bucket test apps write audit records to, in the S3 emulator.
@@ -81,78 +89,110 @@ pub async fn test_audit_store() -> Arc<S3AuditStore> {
     store
 }
 
-/// Starts the app with extra environment settings and, optionally, another mailer.
-pub async fn spawn_app_with(settings: &[(&str, &str)], mailer: Option<Arc<dyn Mailer>>) -> TestApp {
-    let audit: Arc<dyn AuditStore> = test_audit_store().await;
-    spawn_app_full(settings, mailer, audit).await
+/// A limit for a test configuration (panics on 0).
+pub fn nz(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).expect("a limit above 0")
 }
 
-/// Starts the app with settings, a mailer and an audit store of the test's choosing.
-pub async fn spawn_app_full(
-    settings: &[(&str, &str)],
+/// The configuration every test app starts from: the production defaults, with fast
+/// loops, a fixed secret and limits out of the way. Its database is a placeholder:
+/// [`TestAppBuilder::spawn`] creates a fresh one.
+pub fn test_config() -> Config {
+    let mut c = Config::with_database(SecretString::from(String::new()));
+    c.server.bind = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    c.accounts.secret_key = Some(SecretString::from(
+        "test-secret-key-of-at-least-32-characters",
+    ));
+    c.accounts.max_concurrent_hashes = 2;
+    c.s3.bucket = TEST_BUCKET.to_owned();
+    c.ses.outbox_poll_ms = 100;
+    c.ses.max_send_rate = Some(1000.0);
+    c.digests.scheduler_tick_ms = 200;
+    c.digests.poll_ms = 100;
+    c.digests.retry_base_ms = 100;
+    // Every test client is 127.0.0.1: the abuse limits get their own tests.
+    c.limits.signups_per_client_per_hour = nz(10_000);
+    c.limits.signups_per_minute = nz(10_000);
+    c.limits.resets_per_client_per_hour = nz(10_000);
+    c.limits.resets_per_minute = nz(10_000);
+    c.limits.confirms_per_client_per_hour = nz(10_000);
+    c.limits.confirms_per_minute = nz(10_000);
+    c
+}
+
+/// What a test app is started with; see [`TestApp::builder`].
+pub struct TestAppBuilder {
+    config: Config,
     mailer: Option<Arc<dyn Mailer>>,
-    audit: Arc<dyn AuditStore>,
-) -> TestApp {
-    if std::env::var("TEST_LOG").is_ok() {
-        quotidian::telemetry::init(false);
-    }
-    let mut vars: HashMap<String, String> = HashMap::from([
-        ("DATABASE_URL".into(), fresh_database().await),
-        ("QUOTIDIAN_BIND".into(), "127.0.0.1:0".into()),
-        ("QUOTIDIAN_OUTBOX_POLL_MS".into(), "100".into()),
-        (
-            "QUOTIDIAN_SECRET_KEY".into(),
-            "test-secret-key-of-at-least-32-characters".into(),
-        ),
-        ("QUOTIDIAN_MAX_CONCURRENT_HASHES".into(), "2".into()),
-        ("QUOTIDIAN_S3_BUCKET".into(), TEST_BUCKET.into()),
-        ("QUOTIDIAN_SES_MAX_SEND_RATE".into(), "1000".into()),
-        ("QUOTIDIAN_SCHEDULER_TICK_MS".into(), "200".into()),
-        ("QUOTIDIAN_DIGEST_POLL_MS".into(), "100".into()),
-        ("QUOTIDIAN_DIGEST_RETRY_BASE_MS".into(), "100".into()),
-        // Every test client is 127.0.0.1: the abuse limits get their own tests.
-        (
-            "QUOTIDIAN_SIGNUPS_PER_CLIENT_PER_HOUR".into(),
-            "10000".into(),
-        ),
-        ("QUOTIDIAN_SIGNUPS_PER_MINUTE".into(), "10000".into()),
-        (
-            "QUOTIDIAN_RESETS_PER_CLIENT_PER_HOUR".into(),
-            "10000".into(),
-        ),
-        ("QUOTIDIAN_RESETS_PER_MINUTE".into(), "10000".into()),
-        (
-            "QUOTIDIAN_CONFIRMS_PER_CLIENT_PER_HOUR".into(),
-            "10000".into(),
-        ),
-        ("QUOTIDIAN_CONFIRMS_PER_MINUTE".into(), "10000".into()),
-    ]);
-    for (k, v) in settings {
-        vars.insert((*k).into(), (*v).into());
-    }
-    let config = Config::from_vars(&vars).expect("valid test configuration");
-    let mailer: Arc<dyn Mailer> = match mailer {
-        Some(m) => m,
-        None => {
-            ses_url(); // fail early with a clear message when the emulator is not configured
-            Arc::new(SesMailer::from_env(None).await)
+    audit: Option<Arc<dyn AuditStore>>,
+}
+
+impl TestApp {
+    /// [`test_config`], the SES emulator and the S3 emulator, each replaceable:
+    /// `TestApp::builder().with_config(|c| c.digests.workers = false).spawn().await`.
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            config: test_config(),
+            mailer: None,
+            audit: None,
         }
-    };
-    let app = Application::build_with(config, mailer, audit)
-        .await
-        .expect("build application");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let metrics_address = app
-        .metrics_port()
-        .map(|port| format!("http://127.0.0.1:{port}"));
-    let state = app.state().clone();
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp {
-        address,
-        db: state.db.clone(),
-        state,
-        api: new_client(),
-        metrics_address,
+    }
+}
+
+impl TestAppBuilder {
+    /// Changes the typed configuration (the database excepted: each app gets a fresh
+    /// one). May be called more than once; later changes win.
+    pub fn with_config(mut self, change: impl FnOnce(&mut Config)) -> Self {
+        change(&mut self.config);
+        self
+    }
+
+    /// Sends email through `mailer` instead of the SES emulator.
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// Writes audit records to `audit` instead of the S3 emulator.
+    pub fn with_audit(mut self, audit: Arc<dyn AuditStore>) -> Self {
+        self.audit = Some(audit);
+        self
+    }
+
+    /// Starts the app on port 0 against a fresh, migrated database.
+    pub async fn spawn(self) -> TestApp {
+        if std::env::var("TEST_LOG").is_ok() {
+            quotidian::telemetry::init(false);
+        }
+        let mut config = self.config;
+        config.database.url = SecretString::from(fresh_database().await);
+        let mailer: Arc<dyn Mailer> = match self.mailer {
+            Some(m) => m,
+            None => {
+                ses_url(); // fail early with a clear message when the emulator is not configured
+                Arc::new(SesMailer::from_env(None).await)
+            }
+        };
+        let audit: Arc<dyn AuditStore> = match self.audit {
+            Some(a) => a,
+            None => test_audit_store().await,
+        };
+        let app = Application::build_with(config, mailer, audit)
+            .await
+            .expect("build application");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let metrics_address = app
+            .metrics_port()
+            .map(|port| format!("http://127.0.0.1:{port}"));
+        let state = app.state().clone();
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        TestApp {
+            address,
+            db: state.db.clone(),
+            state,
+            api: new_client(),
+            metrics_address,
+        }
     }
 }
 
@@ -181,6 +221,19 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Waits until every password-reset lookup this app started has finished (they
+    /// run detached from the request, each holding one permit).
+    pub async fn reset_lookups_done(&self) {
+        use quotidian::services::throttle::MAX_RESET_LOOKUPS;
+        eventually(Duration::from_secs(10), async || {
+            match MAX_RESET_LOOKUPS - self.state.abuse.reset_work.available_permits() {
+                0 => Ok(()),
+                running => Err(format!("{running} password reset lookups still running")),
+            }
+        })
+        .await
     }
 
     pub async fn signup(&self, email: &str, password: &str) -> reqwest::Response {
@@ -256,22 +309,15 @@ pub async fn emails_to(to: &str) -> Vec<Value> {
 
 /// Waits (up to 10 s) for an email to `to` whose subject contains `subject`.
 pub async fn wait_for_email(to: &str, subject: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(found) = emails_to(to)
+    eventually(Duration::from_secs(10), async || {
+        emails_to(to)
             .await
             .into_iter()
             .rev()
             .find(|m| m["subject"].as_str().is_some_and(|s| s.contains(subject)))
-        {
-            return found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no email to {to} with subject containing {subject:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+            .ok_or_else(|| format!("no email to {to} with subject containing {subject:?}"))
+    })
+    .await
 }
 
 /// The first http(s) link with a token in the email's text part.

@@ -7,7 +7,7 @@ use quotidian::services::etl::{self, NoProgress, RunOptions, RunOutcome};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::finnhub_mock::{FinnhubMock, spawn_app_with_mock};
+use crate::finnhub_mock::FinnhubMock;
 use crate::helpers::*;
 
 async fn scrape(app: &TestApp) -> String {
@@ -103,7 +103,10 @@ async fn the_backlog_counts_each_outbox_once_its_table_exists() {
 #[tokio::test]
 async fn finnhub_calls_and_429s_are_counted() {
     let mock = FinnhubMock::start().await;
-    let app = spawn_app_with_mock(&mock, &[]).await;
+    let app = TestApp::builder()
+        .with_config(|c| mock.configure(c))
+        .spawn()
+        .await;
     app.confirmed_user().await;
     let r = app
         .post(&app.api, "/api/v1/watchlist", json!({"symbol": "AAPL"}))
@@ -145,7 +148,10 @@ async fn finnhub_calls_and_429s_are_counted() {
 
 #[tokio::test]
 async fn metrics_can_have_a_listener_of_their_own_off_the_public_port() {
-    let app = spawn_app_with(&[("QUOTIDIAN_METRICS_BIND", "127.0.0.1:0")], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.server.metrics_bind = Some("127.0.0.1:0".parse().unwrap()))
+        .spawn()
+        .await;
     let public = reqwest::get(app.url("/metrics")).await.unwrap();
     assert_problem(public, StatusCode::NOT_FOUND, "not-found").await;
     let own = app.metrics_address.as_deref().expect("a metrics listener");

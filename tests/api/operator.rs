@@ -1,7 +1,7 @@
 //! The operator console's API: `GET /api/v1/operator/overview` (queues and budgets),
 //! the audit record of each digest that was not sent, and `operator` in `GET /api/v1/me`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use quotidian::repositories::digest_jobs::JobRecordRow;
 use quotidian::repositories::digest_runs;
@@ -16,14 +16,13 @@ use crate::helpers::*;
 /// stays queued), with one operator and that operator's logged-in client.
 async fn quiet_app_with_operator() -> (TestApp, reqwest::Client, String) {
     let operator = unique_email();
-    let app = spawn_app_with(
-        &[
-            ("QUOTIDIAN_OPERATOR_EMAILS", operator.as_str()),
-            ("QUOTIDIAN_DIGEST_WORKERS", "off"),
-        ],
-        None,
-    )
-    .await;
+    let app = TestApp::builder()
+        .with_config(|c| {
+            c.accounts.operator_emails = vec![operator.clone()];
+            c.digests.workers = false;
+        })
+        .spawn()
+        .await;
     let ops = new_client();
     app.confirmed_user_with_client(&operator, &ops).await;
     (app, ops, operator)
@@ -142,14 +141,15 @@ async fn the_overview_counts_what_waits_and_how_long_the_oldest_has() {
 
     // The operator's own confirmation email may still be marked sent a moment after
     // the emulator got it.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let overview = loop {
+    let overview = eventually(Duration::from_secs(10), async || {
         let overview = get_json(&ops, &app, "/api/v1/operator/overview").await;
-        if overview["queues"]["email_outbox"]["depth"] == 2 || Instant::now() > deadline {
-            break overview;
+        if overview["queues"]["email_outbox"]["depth"] == 2 {
+            Ok(overview)
+        } else {
+            Err(format!("email outbox depth is not 2: {overview}"))
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     let queues = &overview["queues"];
     assert_eq!(queues["email_outbox"]["depth"], 2, "{overview}");
     assert_eq!(queues["digest_jobs"]["depth"], 1, "{overview}");

@@ -86,19 +86,18 @@ async fn an_older_reset_link_dies_when_a_newer_one_is_used() {
     request_reset(&app, &email).await;
     let first = token_of(&link_in(&wait_for_email(&email, "Reset").await));
     request_reset(&app, &email).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let second = loop {
+    let second = eventually(std::time::Duration::from_secs(10), async || {
         let resets: Vec<_> = emails_to(&email)
             .await
             .into_iter()
             .filter(|m| m["subject"].as_str().unwrap().contains("Reset"))
             .collect();
-        if resets.len() == 2 {
-            break token_of(&link_in(&resets[1]));
+        match resets.len() {
+            2 => Ok(token_of(&link_in(&resets[1]))),
+            n => Err(format!("{n} reset emails, not 2")),
         }
-        assert!(std::time::Instant::now() < deadline);
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    })
+    .await;
     assert_eq!(
         reset(&app, &second, NEW_PASSWORD).await.status(),
         StatusCode::NO_CONTENT
@@ -139,7 +138,23 @@ async fn reset_emails_per_account_are_capped() {
             StatusCode::ACCEPTED
         );
     }
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Links are minted when the worker sends: wait until every request was looked up
+    // and every queued email sent.
+    app.reset_lookups_done().await;
+    eventually(std::time::Duration::from_secs(10), async || {
+        let pending: i64 = sqlx::query_scalar(
+            "select count(*) from email_outbox where kind = 'reset_password' and status = 'pending'",
+        )
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        if pending == 0 {
+            Ok(())
+        } else {
+            Err(format!("{pending} reset emails still pending"))
+        }
+    })
+    .await;
     let issued: i64 =
         sqlx::query_scalar("select count(*) from email_tokens where purpose = 'reset_password'")
             .fetch_one(&app.db)

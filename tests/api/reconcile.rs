@@ -98,7 +98,7 @@ async fn records(app: &TestApp, kind: &str, job_id: i64) -> Vec<Value> {
 #[tokio::test]
 async fn a_send_event_settles_an_unknown_outcome_as_sent_and_nothing_is_sent_again() {
     let mailer = AcceptsThenFails::new().await;
-    let sns = Sns::start_with_mailer(&[], mailer.clone()).await;
+    let sns = Sns::start_with_mailer(|_| {}, mailer.clone()).await;
     let (email, user, job) = unknown_digest(&sns).await;
     let (to, token, ses_id) = mailer.last();
     assert_eq!(to, email);
@@ -170,7 +170,7 @@ async fn a_send_event_settles_an_unknown_outcome_as_sent_and_nothing_is_sent_aga
 #[tokio::test]
 async fn a_reject_event_keeps_the_digest_failed_with_ses_reason() {
     let mailer = AcceptsThenFails::new().await;
-    let sns = Sns::start_with_mailer(&[], mailer.clone()).await;
+    let sns = Sns::start_with_mailer(|_| {}, mailer.clone()).await;
     let (email, user, _) = unknown_digest(&sns).await;
     let (_, token, ses_id) = mailer.last();
     let tags = [("quotidian-send", token.as_str())];
@@ -202,7 +202,7 @@ async fn a_reject_event_keeps_the_digest_failed_with_ses_reason() {
 #[tokio::test]
 async fn events_not_about_our_send_change_nothing() {
     let mailer = AcceptsThenFails::new().await;
-    let sns = Sns::start_with_mailer(&[], mailer.clone()).await;
+    let sns = Sns::start_with_mailer(|_| {}, mailer.clone()).await;
     let (email, user, _) = unknown_digest(&sns).await;
     let (_, token, ses_id) = mailer.last();
     let stranger = Uuid::new_v4().to_string();
@@ -252,11 +252,8 @@ async fn sending_job(app: &TestApp, user: Uuid, email: &str, token: Uuid, status
 
 #[tokio::test]
 async fn an_event_during_the_send_settles_the_digest_the_moment_its_worker_is_declared_dead() {
-    let sns = Sns::start_with_mailer(
-        &[("QUOTIDIAN_DIGEST_WORKERS", "off")],
-        AcceptsThenFails::new().await,
-    )
-    .await;
+    let sns =
+        Sns::start_with_mailer(|c| c.digests.workers = false, AcceptsThenFails::new().await).await;
     let app = &sns.app;
     let email = app.confirmed_user().await;
     let user = crate::delivery::user_id(app, &email).await;
@@ -295,11 +292,8 @@ async fn an_event_during_the_send_settles_the_digest_the_moment_its_worker_is_de
 
 #[tokio::test]
 async fn an_attempt_taken_as_refused_but_accepted_by_ses_is_not_made_again() {
-    let sns = Sns::start_with_mailer(
-        &[("QUOTIDIAN_DIGEST_WORKERS", "off")],
-        AcceptsThenFails::new().await,
-    )
-    .await;
+    let sns =
+        Sns::start_with_mailer(|c| c.digests.workers = false, AcceptsThenFails::new().await).await;
     let app = &sns.app;
     let email = app.confirmed_user().await;
     let user = crate::delivery::user_id(app, &email).await;

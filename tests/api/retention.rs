@@ -1,7 +1,7 @@
 //! Retention: old rows whose purpose is served are pruned; recent and unfinished ones
 //! are kept; one process prunes at a time.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use quotidian::services::retention::{self, PruneReport};
 use reqwest::StatusCode;
@@ -21,17 +21,13 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 
 /// One pass; the maintenance loop's own first pass may still hold the lock at start.
 async fn prune(app: &TestApp) -> PruneReport {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(report) = retention::prune(&app.state).await.unwrap() {
-            return report;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the retention lock never came free"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(Duration::from_secs(10), async || {
+        retention::prune(&app.state)
+            .await
+            .unwrap()
+            .ok_or("the retention lock never came free")
+    })
+    .await
 }
 
 /// Old, recent and unfinished rows in every table retention looks after. Returns the
@@ -135,7 +131,10 @@ async fn seed(app: &TestApp, user: Uuid) -> (i64, i64, i64) {
 
 #[tokio::test]
 async fn old_rows_are_pruned_and_recent_or_unfinished_ones_are_kept() {
-    let app = spawn_app_with(&[("QUOTIDIAN_DIGEST_WORKERS", "off")], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.digests.workers = false)
+        .spawn()
+        .await;
     let email = app.confirmed_user().await;
     let user: Uuid = sqlx::query_scalar("select id from users where email = $1")
         .bind(&email)
@@ -268,7 +267,10 @@ async fn old_rows_are_pruned_and_recent_or_unfinished_ones_are_kept() {
 
 #[tokio::test]
 async fn a_pass_is_skipped_while_another_process_holds_the_retention_lock() {
-    let app = spawn_app_with(&[("QUOTIDIAN_DIGEST_WORKERS", "off")], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.digests.workers = false)
+        .spawn()
+        .await;
     // Another process (this connection) is pruning. Taken first: the app's own pass at
     // start-up may be running, and this waits for it to end.
     let mut other = sqlx::PgConnection::connect_with(&app.db.connect_options())
@@ -302,7 +304,10 @@ async fn a_pass_is_skipped_while_another_process_holds_the_retention_lock() {
 
 #[tokio::test]
 async fn two_passes_at_once_never_both_prune() {
-    let app = spawn_app_with(&[("QUOTIDIAN_DIGEST_WORKERS", "off")], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.digests.workers = false)
+        .spawn()
+        .await;
     // Enough old rows that a pass takes a while.
     exec(
         &app,

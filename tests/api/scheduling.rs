@@ -4,7 +4,7 @@
 //! host's, decides who is due. The digest workers are off: each test runs the scheduler
 //! pass itself, at the moment it chooses, with the host clock it chooses.
 
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use quotidian::services::digest::schedule::{self, ScheduleReport};
@@ -15,7 +15,10 @@ use uuid::Uuid;
 use crate::helpers::*;
 
 async fn app_without_workers() -> TestApp {
-    spawn_app_with(&[("QUOTIDIAN_DIGEST_WORKERS", "off")], None).await
+    TestApp::builder()
+        .with_config(|c| c.digests.workers = false)
+        .spawn()
+        .await
 }
 
 /// A confirmed, logged-in person; returns their address and id.
@@ -107,8 +110,7 @@ async fn pass(app: &TestApp, host_clock: DateTime<Utc>) -> ScheduleReport {
 
 /// Waits until some other session is blocked on a row lock in this test's database.
 async fn until_a_session_waits_for_a_lock(app: &TestApp) {
-    let deadline = Instant::now() + StdDuration::from_secs(10);
-    loop {
+    eventually(StdDuration::from_secs(10), async || {
         let waiting: i64 = sqlx::query_scalar(
             "select count(*) from pg_stat_activity
              where datname = current_database() and wait_event_type = 'Lock'",
@@ -117,14 +119,12 @@ async fn until_a_session_waits_for_a_lock(app: &TestApp) {
         .await
         .unwrap();
         if waiting > 0 {
-            return;
+            Ok(())
+        } else {
+            Err("the request never reached the lock")
         }
-        assert!(
-            Instant::now() < deadline,
-            "the request never reached the lock"
-        );
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 /// Within the last two minutes of an hour, a local 23:59 in a whole-hour zone may be

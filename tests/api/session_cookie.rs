@@ -9,11 +9,12 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn over_https_the_session_cookie_is_host_only_and_read_only_under_that_name() {
-    let app = spawn_app_with(
-        &[("QUOTIDIAN_PUBLIC_URL", "https://quotidian.example/")],
-        None,
-    )
-    .await;
+    let app = TestApp::builder()
+        .with_config(|c| {
+            c.server.public_url = Some(url::Url::parse("https://quotidian.example/").unwrap())
+        })
+        .spawn()
+        .await;
 
     let email = unique_email();
     assert_eq!(
@@ -81,11 +82,12 @@ async fn over_https_the_session_cookie_is_host_only_and_read_only_under_that_nam
 
 #[tokio::test]
 async fn the_served_api_document_names_the_cookie_in_use() {
-    let app = spawn_app_with(
-        &[("QUOTIDIAN_PUBLIC_URL", "https://quotidian.example/")],
-        None,
-    )
-    .await;
+    let app = TestApp::builder()
+        .with_config(|c| {
+            c.server.public_url = Some(url::Url::parse("https://quotidian.example/").unwrap())
+        })
+        .spawn()
+        .await;
     let doc: serde_json::Value = reqwest::get(app.url("/openapi.json"))
         .await
         .unwrap()

@@ -24,33 +24,49 @@ pub struct Sns {
 impl Sns {
     /// The app as production must run it: accepting messages from our topic only.
     pub async fn start() -> Self {
-        Self::start_with(&[("QUOTIDIAN_SNS_TOPIC_ARNS", TOPIC)]).await
+        Self::start_with(|c| c.sns.topic_arns = vec![TOPIC.to_owned()]).await
     }
 
-    /// With exactly `extra` besides the certificate prefix (no topic unless given).
-    async fn start_with(extra: &[(&str, &str)]) -> Self {
-        Self::start_full(extra, None).await
+    /// With exactly `configure` besides the certificate prefix (no topic unless set).
+    async fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
+        Self::start_full(configure, None).await
     }
 
-    /// Accepting messages from our topic, with `extra` settings and a mailer of the
-    /// test's choosing.
-    pub async fn start_with_mailer(extra: &[(&str, &str)], mailer: Arc<dyn Mailer>) -> Self {
-        let mut settings = vec![("QUOTIDIAN_SNS_TOPIC_ARNS", TOPIC)];
-        settings.extend_from_slice(extra);
-        Self::start_full(&settings, Some(mailer)).await
+    /// Accepting messages from our topic, configured by `configure`, with a mailer of
+    /// the test's choosing.
+    pub async fn start_with_mailer(
+        configure: impl FnOnce(&mut Config),
+        mailer: Arc<dyn Mailer>,
+    ) -> Self {
+        Self::start_full(
+            |c| {
+                c.sns.topic_arns = vec![TOPIC.to_owned()];
+                configure(c);
+            },
+            Some(mailer),
+        )
+        .await
     }
 
-    async fn start_full(extra: &[(&str, &str)], mailer: Option<Arc<dyn Mailer>>) -> Self {
+    async fn start_full(
+        configure: impl FnOnce(&mut Config),
+        mailer: Option<Arc<dyn Mailer>>,
+    ) -> Self {
         let aws = MockServer::start().await;
         Mock::given(method("GET"))
             .and(path(CERT_PATH))
             .respond_with(ResponseTemplate::new(200).set_body_string(cert_pem()))
             .mount(&aws)
             .await;
-        let prefix = aws.uri();
-        let mut settings = vec![("QUOTIDIAN_SNS_CERT_URL_PREFIXES", prefix.as_str())];
-        settings.extend_from_slice(extra);
-        let app = spawn_app_with(&settings, mailer).await;
+        // As QUOTIDIAN_SNS_CERT_URL_PREFIXES normalises it: ending in `/`.
+        let prefix = format!("{}/", aws.uri());
+        let mut builder = TestApp::builder()
+            .with_config(|c| c.sns.cert_url_prefixes = vec![prefix])
+            .with_config(configure);
+        if let Some(mailer) = mailer {
+            builder = builder.with_mailer(mailer);
+        }
+        let app = builder.spawn().await;
         Self { app, aws }
     }
 
@@ -611,7 +627,7 @@ fn confirmation(sns: &Sns, topic: &str, subscribe_url: &str) -> Value {
 async fn with_no_topic_configured_signed_messages_are_refused_and_nothing_is_followed() {
     // Anyone's AWS account can create a topic, subscribe us to it and publish
     // correctly signed messages: without a topic list there is nobody to trust.
-    let sns = Sns::start_with(&[]).await;
+    let sns = Sns::start_with(|_| {}).await;
     Mock::given(method("GET"))
         .and(path("/confirm"))
         .respond_with(ResponseTemplate::new(200).set_body_string("<ConfirmSubscriptionResponse/>"))
@@ -694,22 +710,18 @@ async fn a_bounce_of_the_confirmation_email_we_sent_suppresses_its_address() {
         StatusCode::ACCEPTED
     );
     wait_for_email(&email, "Confirm").await;
-    let mut mail_id: Option<String> = None;
-    for _ in 0..100 {
-        mail_id = sqlx::query_scalar(
+    let mail_id: String = eventually(std::time::Duration::from_secs(5), async || {
+        sqlx::query_scalar(
             "select ses_message_id from email_outbox where recipient = $1 and status = 'sent'",
         )
         .bind(&email)
         .fetch_optional(&sns.app.db)
         .await
         .unwrap()
-        .flatten();
-        if mail_id.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let mail_id = mail_id.expect("the outbox recorded the SES message id");
+        .flatten()
+        .ok_or("the outbox never recorded the SES message id")
+    })
+    .await;
     let m = sns.notification(&bounce_event("Permanent", &[&email], true, &mail_id), "1");
     assert_receipt(sns.post(&m).await, "suppressed", 1).await;
     assert!(

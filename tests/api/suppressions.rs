@@ -9,7 +9,10 @@ use crate::helpers::*;
 /// An app with one operator, and that operator's logged-in client.
 async fn app_with_operator() -> (TestApp, reqwest::Client) {
     let operator = unique_email();
-    let app = spawn_app_with(&[("QUOTIDIAN_OPERATOR_EMAILS", operator.as_str())], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.accounts.operator_emails = vec![operator.clone()])
+        .spawn()
+        .await;
     let ops = new_client();
     app.confirmed_user_with_client(&operator, &ops).await;
     (app, ops)

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::finnhub_mock::{FinnhubMock, spawn_app_with_mock};
+use crate::finnhub_mock::FinnhubMock;
 use crate::helpers::*;
 
 async fn search(app: &TestApp, q: &str) -> reqwest::Response {
@@ -18,7 +18,10 @@ async fn search(app: &TestApp, q: &str) -> reqwest::Response {
 #[tokio::test]
 async fn search_finds_symbols_by_name_and_caches_the_answer() {
     let mock = FinnhubMock::start().await;
-    let app = spawn_app_with_mock(&mock, &[]).await;
+    let app = TestApp::builder()
+        .with_config(|c| mock.configure(c))
+        .spawn()
+        .await;
     app.confirmed_user().await;
     let r = search(&app, "tsla").await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -52,7 +55,10 @@ async fn the_offline_sample_source_answers_and_says_so() {
 
 #[tokio::test]
 async fn bad_queries_and_floods_are_refused() {
-    let app = spawn_app_with(&[("QUOTIDIAN_SYMBOL_SEARCHES_PER_MINUTE", "3")], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.limits.symbol_searches_per_minute = nz(3))
+        .spawn()
+        .await;
     app.confirmed_user().await;
     let missing = app
         .api
@@ -93,7 +99,10 @@ async fn bad_queries_and_floods_are_refused() {
 #[tokio::test]
 async fn unknown_symbols_are_refused_with_a_clear_message() {
     let mock = FinnhubMock::start().await;
-    let app = spawn_app_with_mock(&mock, &[]).await;
+    let app = TestApp::builder()
+        .with_config(|c| mock.configure(c))
+        .spawn()
+        .await;
     app.confirmed_user().await;
     let r = app
         .post(&app.api, "/api/v1/watchlist", json!({"symbol": "NOSUCH"}))
@@ -122,16 +131,15 @@ async fn unknown_symbols_are_refused_with_a_clear_message() {
 #[tokio::test]
 async fn an_unreachable_provider_is_a_503_and_stores_nothing() {
     // Nothing listens on port 9.
-    let app = spawn_app_with(
-        &[
-            ("FINNHUB_BASE_URL", "http://127.0.0.1:9/api/v1"),
-            ("FINNHUB_API_KEY", "test-key"),
-            ("QUOTIDIAN_FINNHUB_MAX_RETRIES", "1"),
-            ("QUOTIDIAN_FINNHUB_RETRY_BASE_MS", "10"),
-        ],
-        None,
-    )
-    .await;
+    let app = TestApp::builder()
+        .with_config(|c| {
+            c.finnhub.base_url = url::Url::parse("http://127.0.0.1:9/api/v1").unwrap();
+            c.finnhub.api_key = Some("test-key".into());
+            c.finnhub.max_retries = 1;
+            c.finnhub.retry_base = std::time::Duration::from_millis(10);
+        })
+        .spawn()
+        .await;
     app.confirmed_user().await;
     let r = app
         .post(&app.api, "/api/v1/watchlist", json!({"symbol": "MSFT"}))

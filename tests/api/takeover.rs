@@ -2,7 +2,7 @@
 //! change or reset (including the race with a login in flight), and links that a
 //! database reader could use.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -25,23 +25,22 @@ const ATTACKER_PASSWORD: &str = "crimson-anvil-tundra-93";
 
 /// Waits until `to` has received `n` emails whose subject contains `subject`; returns them.
 async fn wait_for_emails(to: &str, subject: &str, n: usize) -> Vec<serde_json::Value> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually(Duration::from_secs(10), async || {
         let found: Vec<_> = emails_to(to)
             .await
             .into_iter()
             .filter(|m| m["subject"].as_str().is_some_and(|s| s.contains(subject)))
             .collect();
         if found.len() >= n {
-            return found;
+            Ok(found)
+        } else {
+            Err(format!(
+                "only {} of {n} emails to {to} ({subject:?})",
+                found.len()
+            ))
         }
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {n} emails to {to} ({subject:?})",
-            found.len()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 /// Sixty logins with the old password, one every 5 ms, each from its own client; the
@@ -177,14 +176,13 @@ async fn confirming_revokes_every_session_that_existed_before() {
 /// session behind.
 #[tokio::test]
 async fn no_session_outlives_a_reset_even_when_a_login_races_it() {
-    let app = spawn_app_with(
-        &[
-            ("QUOTIDIAN_LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE", "10000"),
-            ("QUOTIDIAN_LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE", "10000"),
-        ],
-        None,
-    )
-    .await;
+    let app = TestApp::builder()
+        .with_config(|c| {
+            c.limits.login_attempts_per_account_per_minute = nz(10000);
+            c.limits.login_attempts_per_client_per_minute = nz(10000);
+        })
+        .spawn()
+        .await;
     let email = app.confirmed_user().await;
     app.post(
         &new_client(),
@@ -237,14 +235,13 @@ async fn no_session_outlives_a_reset_even_when_a_login_races_it() {
 
 #[tokio::test]
 async fn no_other_session_outlives_a_password_change_even_when_a_login_races_it() {
-    let app = spawn_app_with(
-        &[
-            ("QUOTIDIAN_LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE", "10000"),
-            ("QUOTIDIAN_LOGIN_ATTEMPTS_PER_CLIENT_PER_MINUTE", "10000"),
-        ],
-        None,
-    )
-    .await;
+    let app = TestApp::builder()
+        .with_config(|c| {
+            c.limits.login_attempts_per_account_per_minute = nz(10000);
+            c.limits.login_attempts_per_client_per_minute = nz(10000);
+        })
+        .spawn()
+        .await;
     let email = app.confirmed_user().await;
     let logins = login_stream(&app, &email);
     tokio::time::sleep(Duration::from_millis(60)).await;
@@ -278,10 +275,28 @@ async fn no_other_session_outlives_a_password_change_even_when_a_login_races_it(
 #[tokio::test]
 async fn a_pending_email_holds_no_usable_link() {
     // A mailer that never succeeds keeps the emails pending.
-    let app = spawn_app_with(&[], Some(std::sync::Arc::new(Unreachable))).await;
+    let app = TestApp::builder()
+        .with_mailer(std::sync::Arc::new(Unreachable))
+        .spawn()
+        .await;
     let email = unique_email();
     app.signup(&email, PASSWORD).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Once the worker has tried (and failed) to send it, the email is as it waits.
+    eventually(Duration::from_secs(10), async || {
+        let tried: i64 = sqlx::query_scalar(
+            "select count(*) from email_outbox where recipient = $1 and attempts > 0 and last_error is not null",
+        )
+        .bind(&email)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        if tried > 0 {
+            Ok(())
+        } else {
+            Err("the worker never tried to send the confirmation")
+        }
+    })
+    .await;
     let rows: Vec<(Option<String>,)> =
         sqlx::query_as("select row_to_json(e)::text from email_outbox e where recipient = $1")
             .bind(&email)

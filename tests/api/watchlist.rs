@@ -102,7 +102,10 @@ async fn duplicates_and_bad_symbols_are_refused_without_losing_the_list() {
 
 #[tokio::test]
 async fn the_watchlist_has_a_maximum() {
-    let app = spawn_app_with(&[("QUOTIDIAN_WATCHLIST_MAX", "3")], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.accounts.watchlist_max = 3)
+        .spawn()
+        .await;
     app.confirmed_user().await;
     for s in ["AAPL", "MSFT", "NVDA"] {
         assert_eq!(add(&app, &app.api, s).await.status(), StatusCode::CREATED);
@@ -127,7 +130,10 @@ async fn the_watchlist_has_a_maximum() {
 
 #[tokio::test]
 async fn concurrent_adds_cannot_pass_the_maximum() {
-    let app = spawn_app_with(&[("QUOTIDIAN_WATCHLIST_MAX", "5")], None).await;
+    let app = TestApp::builder()
+        .with_config(|c| c.accounts.watchlist_max = 5)
+        .spawn()
+        .await;
     app.confirmed_user().await;
     let names: Vec<String> = [
         "AAPL", "MSFT", "GOOGL", "AMZN", "NVDA", "META", "TSLA", "JPM", "V", "JNJ", "WMT", "PG",

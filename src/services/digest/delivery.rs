@@ -37,12 +37,12 @@ use crate::state::AppState;
 /// (`QUOTIDIAN_DIGEST_LEASE_SECS`, default 150 s: longer than the SES client's whole
 /// operation timeout, so its worker cannot still be waiting on SES).
 fn sending_lease_secs(state: &AppState) -> f64 {
-    state.config.digest.lease_secs as f64
+    state.config.digests.lease_secs as f64
 }
 
 /// A claim must outlast composing and pacing a whole batch (see `batch_size`).
 pub fn claim_lease_secs(state: &AppState) -> f64 {
-    2.0 * state.config.digest.lease_secs as f64
+    2.0 * state.config.digests.lease_secs as f64
 }
 /// How long a batch waits for another process's extraction before composing with the
 /// data already loaded.
@@ -264,7 +264,7 @@ pub async fn deliver_batch(
                 outcome
             }
         })
-        .buffer_unordered(state.config.digest.concurrency)
+        .buffer_unordered(state.config.digests.concurrency)
         .collect()
         .await;
     for outcome in outcomes {
@@ -406,7 +406,7 @@ async fn deliver_one(
         }
     }
     let email = OutgoingEmail {
-        from: state.config.sender.clone(),
+        from: state.config.ses.sender.clone(),
         to: recipient.email.clone(),
         subject: composed.subject,
         html: composed.html,
@@ -424,12 +424,12 @@ async fn deliver_one(
     match state.mailer.send(&email).await {
         Ok(message_id) => finish(state, job, "sent", None, Some(&message_id)).await,
         Err(error @ MailError::Transient(_)) => {
-            let max = state.config.digest.max_attempts as i32;
+            let max = state.config.digests.max_attempts as i32;
             if job.attempts >= max {
                 let reason = format!("gave up after {} attempts: {error}", job.attempts);
                 return finish(state, job, "failed", Some(&reason), None).await;
             }
-            let delay = retry_delay_ms(state.config.digest.retry_base_ms, job.attempts);
+            let delay = retry_delay_ms(state.config.digests.retry_base_ms, job.attempts);
             tracing::warn!(error = %error, delay_ms = delay, "SES refused the digest for now; will retry");
             match digest_jobs::retry_later(
                 &state.db,

@@ -29,7 +29,7 @@ pub async fn get(state: &AppState, user: &CurrentUser, id: i64) -> Result<Option
 pub async fn send_now(state: &AppState, user: &CurrentUser) -> Result<(HistoryRow, bool)> {
     if state.send_now_throttle.check_key(&user.user_id).is_err() {
         return Err(Error::TooManyAttempts {
-            retry_after_secs: 3600 / u64::from(state.config.digest.send_now_per_hour.get()),
+            retry_after_secs: 3600 / u64::from(state.config.digests.send_now_per_hour.get()),
         });
     }
     let prefs = preferences::get(&state.db, user.user_id)

@@ -154,7 +154,7 @@ pub struct InputRequest<'a> {
 pub fn unsubscribe_url(state: &AppState, user_id: uuid::Uuid) -> String {
     format!(
         "{}/unsubscribe?token={}",
-        state.config.public_base(),
+        state.config.server.public_base(),
         state.links.unsubscribe_token(user_id)
     )
 }

@@ -242,7 +242,7 @@ async fn run_locked(
         &symbols,
         &last_fetched,
         Utc::now(),
-        &state.config.etl_freshness(),
+        &state.config.etl.freshness(),
     );
     let mut planned = BTreeMap::new();
     for t in &tasks {
@@ -283,7 +283,7 @@ async fn run_locked(
                 result
             }
         })
-        .buffer_unordered(state.config.etl_concurrency)
+        .buffer_unordered(state.config.etl.concurrency)
         .collect()
         .await;
 
@@ -298,7 +298,7 @@ async fn run_locked(
         }
     }
     let raw_purged =
-        market::purge_raw_older_than(&state.db, state.config.raw_retention_days).await?;
+        market::purge_raw_older_than(&state.db, state.config.retention.raw_response_days).await?;
     let failures = market::run_failures(&state.db, run_id).await?;
     let error = fatal.lock().expect("not poisoned").clone();
     let status = match (&error, failures.is_empty()) {
@@ -421,7 +421,7 @@ async fn execute(
                 // Only reported once the retries are spent.
                 FinnhubError::Unavailable(_) => (
                     "unavailable",
-                    Some((state.config.finnhub_max_retries + 1, 0)),
+                    Some((state.config.finnhub.max_retries + 1, 0)),
                 ),
                 FinnhubError::NoApiKey | FinnhubError::BadApiKey { .. } => {
                     if !stop.swap(true, Ordering::Relaxed) {

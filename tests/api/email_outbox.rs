@@ -44,20 +44,17 @@ async fn outbox_row(app: &TestApp) -> (String, i32, Option<String>) {
 }
 
 async fn wait_for_status(app: &TestApp, status: &str) -> (String, i32, Option<String>) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually(Duration::from_secs(10), async || {
         let row = outbox_row(app).await;
         // A claimed row is `pending` with an attempt counted before its outcome is
         // known; for `pending`, wait for the recorded failure.
         if row.0 == status && (status != "pending" || row.2.is_some()) {
-            return row;
+            Ok(row)
+        } else {
+            Err(format!("outbox row stuck at {row:?}"))
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "outbox row stuck at {row:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -68,7 +65,7 @@ async fn a_throttled_send_is_retried_with_the_reason_recorded() {
         calls: AtomicUsize::new(0),
         real: SesMailer::from_env(None).await,
     });
-    let app = spawn_app_with(&[], Some(mailer.clone())).await;
+    let app = TestApp::builder().with_mailer(mailer.clone()).spawn().await;
     let email = unique_email();
     assert_eq!(
         app.signup(&email, PASSWORD).await.status(),
@@ -108,7 +105,7 @@ async fn a_rejected_send_ends_as_failed_with_the_reason() {
         calls: AtomicUsize::new(0),
         real: SesMailer::from_env(None).await,
     });
-    let app = spawn_app_with(&[], Some(mailer)).await;
+    let app = TestApp::builder().with_mailer(mailer).spawn().await;
     app.signup(&unique_email(), PASSWORD).await;
     let (_, attempts, error) = wait_for_status(&app, "failed").await;
     assert_eq!(attempts, 1, "a permanent rejection is not retried");
@@ -130,7 +127,7 @@ async fn ses_being_down_does_not_fail_the_request() {
         aws_sdk_sesv2::Client::from_conf(config),
         None,
     ));
-    let app = spawn_app_with(&[], Some(down)).await;
+    let app = TestApp::builder().with_mailer(down).spawn().await;
     assert_eq!(
         app.signup(&unique_email(), PASSWORD).await.status(),
         StatusCode::ACCEPTED
