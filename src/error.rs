@@ -432,6 +432,28 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// What each service failure means to an API client (ADR 0001: this file decides).
+impl From<crate::services::Error> for ApiError {
+    fn from(e: crate::services::Error) -> Self {
+        use crate::services::Error;
+        match e {
+            Error::Invalid(errors) => ApiError::from(errors),
+            Error::InvalidCredentials => ApiError::invalid_credentials(),
+            Error::EmailNotConfirmed => ApiError::email_not_confirmed(),
+            Error::InvalidToken => ApiError::invalid_token(),
+            Error::NotFound(what) => ApiError::not_found(what),
+            Error::AlreadyExists(what) => ApiError::already_exists(what),
+            Error::LimitReached(what) => ApiError::limit_reached(what),
+            Error::TooManyAttempts { retry_after_secs } => {
+                ApiError::too_many_requests(retry_after_secs)
+            }
+            Error::Forbidden => ApiError::forbidden(),
+            Error::Unavailable(why) => ApiError::unavailable(why),
+            Error::Unexpected(source) => ApiError::from(source),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -626,10 +626,8 @@ pub async fn lift_suppression(
 ) -> Result<StatusCode, ApiError> {
     require_operator(&state, &user)?;
     let email = EmailAddress::parse(&email)?;
-    let reason = suppressions::lift(&state.db, email.as_ref())
-        .await
-        .map_err(anyhow::Error::from)?
-        .ok_or_else(|| ApiError::not_found("That address is not suppressed."))?;
-    tracing::info!(operator = %user.user_id, reason, "suppression lifted");
+    if !crate::services::suppressions::lift(&state, &user, &email).await? {
+        return Err(ApiError::not_found("That address is not suppressed."));
+    }
     Ok(StatusCode::NO_CONTENT)
 }

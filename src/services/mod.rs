@@ -12,6 +12,7 @@ pub mod passwords;
 pub mod preferences;
 pub mod retention;
 pub mod sns;
+pub mod suppressions;
 pub mod symbols;
 pub mod throttle;
 pub mod tokens;
@@ -55,27 +56,6 @@ impl From<DomainError> for Error {
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         Error::Unexpected(anyhow::Error::new(e).context("database query failed"))
-    }
-}
-
-impl From<Error> for crate::error::ApiError {
-    fn from(e: Error) -> Self {
-        use crate::error::ApiError;
-        match e {
-            Error::Invalid(errors) => ApiError::from(errors),
-            Error::InvalidCredentials => ApiError::invalid_credentials(),
-            Error::EmailNotConfirmed => ApiError::email_not_confirmed(),
-            Error::InvalidToken => ApiError::invalid_token(),
-            Error::NotFound(what) => ApiError::not_found(what),
-            Error::AlreadyExists(what) => ApiError::already_exists(what),
-            Error::LimitReached(what) => ApiError::limit_reached(what),
-            Error::TooManyAttempts { retry_after_secs } => {
-                ApiError::too_many_requests(retry_after_secs)
-            }
-            Error::Forbidden => ApiError::forbidden(),
-            Error::Unavailable(why) => ApiError::unavailable(why),
-            Error::Unexpected(source) => ApiError::from(source),
-        }
     }
 }
 
