@@ -261,6 +261,14 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+/// A failed query in a handler that reads straight from a repository: a 500, logged
+/// with its cause, like any unexpected error.
+impl From<sqlx::Error> for ApiError {
+    fn from(source: sqlx::Error) -> Self {
+        Self::from(anyhow::Error::new(source).context("database query failed"))
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         Self::validation(vec![FieldError {

@@ -145,16 +145,10 @@ pub async fn get_overview(
     user: CurrentUser,
 ) -> Result<Json<Overview>, ApiError> {
     require_operator(&state, &user)?;
-    let q: QueuesRow = operations::queues(&state.db)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let q: QueuesRow = operations::queues(&state.db).await?;
     let source = state.market_source.as_str();
-    let calls_last_minute = operations::market_calls_last_minute(&state.db, source)
-        .await
-        .map_err(anyhow::Error::from)?;
-    let unresolved_outcomes = crate::repositories::send_events::unresolved(&state.db)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let calls_last_minute = operations::market_calls_last_minute(&state.db, source).await?;
+    let unresolved_outcomes = crate::repositories::send_events::unresolved(&state.db).await?;
     Ok(Json(Overview {
         as_of: q.as_of,
         queues: Queues {
@@ -293,9 +287,7 @@ pub async fn list_runs(
     if !(1..=100).contains(&limit) {
         return Err(crate::domain::DomainError::new("limit", "must be between 1 and 100").into());
     }
-    let rows = market::list_runs(&state.db, params.before, limit)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let rows = market::list_runs(&state.db, params.before, limit).await?;
     let next_before = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.id))
         .flatten();
@@ -325,12 +317,9 @@ pub async fn get_run(
 ) -> Result<Json<EtlRunDetail>, ApiError> {
     require_operator(&state, &user)?;
     let run = market::get_run(&state.db, id)
-        .await
-        .map_err(anyhow::Error::from)?
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("There is no extraction run {id}.")))?;
-    let failures = market::run_failures(&state.db, id)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let failures = market::run_failures(&state.db, id).await?;
     Ok(Json(EtlRunDetail {
         run: run.into(),
         failure_details: failures.into_iter().map(Into::into).collect(),
@@ -454,9 +443,7 @@ pub async fn list_digest_runs(
     if !(1..=100).contains(&limit) {
         return Err(crate::domain::DomainError::new("limit", "must be between 1 and 100").into());
     }
-    let rows = digest_runs::list_runs(&state.db, params.before, limit)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let rows = digest_runs::list_runs(&state.db, params.before, limit).await?;
     let next_before = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.id))
         .flatten();
@@ -486,12 +473,9 @@ pub async fn get_digest_run(
 ) -> Result<Json<DigestRunDetail>, ApiError> {
     require_operator(&state, &user)?;
     let run = digest_runs::get_run(&state.db, id)
-        .await
-        .map_err(anyhow::Error::from)?
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("There is no digest run {id}.")))?;
-    let problems = digest_runs::run_problems(&state.db, id, 500)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let problems = digest_runs::run_problems(&state.db, id, 500).await?;
     Ok(Json(DigestRunDetail {
         run: run.into(),
         problems: problems.into_iter().map(Into::into).collect(),
@@ -592,8 +576,7 @@ pub async fn list_suppressions(
         before.as_ref().map(|(at, email)| (*at, email.as_str())),
         limit,
     )
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     let next_before = (rows.len() as i64 == limit)
         .then(|| rows.last().map(cursor_after))
         .flatten();
