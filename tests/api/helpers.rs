@@ -100,6 +100,10 @@ pub fn nz(n: u32) -> NonZeroU32 {
 pub fn test_config() -> Config {
     let mut c = Config::with_database(SecretString::from(String::new()));
     c.server.bind = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    // Never the checkout's web/dist: whether `scripts/run` or the browser tests built
+    // it must not change what the API tests see (the built-in page stands in). Tests of
+    // the served web page give their own directory.
+    c.server.web_dir = "/nonexistent/quotidian-web-not-built".into();
     c.accounts.secret_key = Some(SecretString::from(
         "test-secret-key-of-at-least-32-characters",
     ));
