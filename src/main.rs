@@ -79,7 +79,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
         Command::Worker => quotidian::commands::digests::worker(config, shutdown_signal()).await,
-        Command::Run => match quotidian::commands::digests::run(config).await {
+        Command::Run => match quotidian::commands::digests::run(config, shutdown_signal()).await {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::FAILURE,
             Err(e) => Err(e),

@@ -737,3 +737,77 @@ async fn three_workers_share_one_send_rate() {
         "{throttled} of {sends} sends were throttled: the workers together exceeded the account's rate"
     );
 }
+
+/// `quotidian run` asked to stop mid-run (SIGTERM, as Ctrl-C sends SIGINT) stops as
+/// `worker` does: what it claimed goes back to the queue, what it was sending finishes
+/// and is recorded, nothing is left "outcome unknown", and a worker sends the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_with_sigterm_gives_back_what_it_has_not_sent() {
+    const N: i64 = 600;
+    let database_url = fresh_database().await;
+    let db = PgPool::connect(&database_url).await.unwrap();
+    quotidian::startup::migrate(&db).await.unwrap();
+    let store = S3AuditStore::from_env(BUCKET).await;
+    store.ensure_bucket(None, None).await.unwrap();
+    let domain = format!("mp-{}.example.com", uuid::Uuid::new_v4().simple());
+    seed_n(&db, &domain, N).await;
+    let (ses, proxy) = start_proxy().await;
+    let slow = [("QUOTIDIAN_SES_MAX_SEND_RATE", "30")];
+    let mut run = start_process("run", &database_url, &ses, 40, &slow);
+    until_forwarded(&proxy, 60).await;
+    let stopped = Instant::now();
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(run.id().to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let exit = eventually(Duration::from_secs(30), async || {
+        run.try_wait()
+            .unwrap()
+            .ok_or("a SIGTERMed run did not exit")
+    })
+    .await;
+    let took = stopped.elapsed();
+    // Not everyone was sent: it says so with its exit code.
+    assert_eq!(exit.code(), Some(1), "{exit}");
+    let in_hand = count(
+        &db,
+        "select count(*) from digest_jobs where status in ('claimed', 'sending')",
+    )
+    .await;
+    let unknown = count(
+        &db,
+        "select count(*) from digest_jobs where outcome_unknown",
+    )
+    .await;
+    let pending = count(
+        &db,
+        "select count(*) from digest_jobs where status = 'pending'",
+    )
+    .await;
+    assert_eq!(in_hand, 0, "a stopped run left digests claimed or sending");
+    assert_eq!(unknown, 0, "a stopped run left outcomes unknown");
+    assert!(pending > 0, "the run had finished before it was stopped");
+
+    let mut worker = start_worker(&database_url, &ses, 41);
+    wait_all_final(&db, N, Duration::from_secs(180)).await;
+    let _ = worker.kill();
+    let _ = worker.wait();
+    let received = received_at(&domain).await;
+    let sent = count(
+        &db,
+        "select count(*) from digest_jobs where status = 'sent'",
+    )
+    .await;
+    println!(
+        "run stopped with SIGTERM after {took:?}: {pending} digests given back, 0 claimed or sending, \
+         0 outcome unknown; a worker then sent them: {sent} of {N} sent"
+    );
+    assert!(
+        received.values().all(|n| *n == 1),
+        "somebody got two digests"
+    );
+    assert_eq!(sent, N);
+    assert_eq!(received.len() as i64, N);
+}

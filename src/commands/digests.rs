@@ -34,8 +34,19 @@ const RETRY_PATIENCE: Duration = Duration::from_secs(600);
 
 /// Schedules whoever is due now, sends every ready digest with a progress bar, puts
 /// the audit records to S3, and prints a summary.
-pub async fn run(config: Config) -> anyhow::Result<bool> {
+/// Schedules who is due and sends until the queue is empty. On SIGTERM/SIGINT
+/// (`stop`) it stops as `worker` does: claimed digests go back to the queue at once,
+/// those inside the SES call finish and are recorded, and it reports what is left.
+pub async fn run(
+    config: Config,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<bool> {
     let state = startup::headless_state(config).await?;
+    let shutdown = state.shutdown.clone();
+    tokio::spawn(async move {
+        stop.await;
+        shutdown.cancel();
+    });
     let started = Instant::now();
     if state.market_source.is_sample() {
         println!(
@@ -72,6 +83,9 @@ pub async fn run(config: Config) -> anyhow::Result<bool> {
         total.failed += r.failed;
         total.skipped += r.skipped;
         total.recovered += r.recovered;
+        if state.shutdown.is_cancelled() {
+            break;
+        }
         if r.claimed > 0 {
             continue;
         }
@@ -84,10 +98,25 @@ pub async fn run(config: Config) -> anyhow::Result<bool> {
             .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
             .unwrap_or(Duration::from_secs(1))
             .clamp(Duration::from_millis(50), Duration::from_secs(5));
-        tokio::time::sleep(wait).await;
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = state.shutdown.cancelled() => break,
+        }
     }
     bar.finish_and_clear();
-    let flushed = audit::flush_all(&state, Duration::from_secs(60)).await?;
+    if state.shutdown.is_cancelled() {
+        println!(
+            "Stopped: digests not yet being sent went back to the queue; serve or worker sends them."
+        );
+    }
+    // Stopping: the audit records get what is left of the grace period; any process
+    // writes the rest later.
+    let flush_for = if state.shutdown.is_cancelled() {
+        state.config.digests.shutdown_grace()
+    } else {
+        Duration::from_secs(60)
+    };
+    let flushed = audit::flush_all(&state, flush_for).await?;
     let backlog = audit_outbox::backlog(&state.db).await?;
     let (left, _) = digest_jobs::unfinished(&state.db).await?;
     let secs = started.elapsed().as_secs_f64();
