@@ -295,10 +295,12 @@ async fn a_pass_is_skipped_while_another_process_holds_the_retention_lock() {
     assert_eq!((a.unwrap(), b.unwrap()), (None, None));
     assert_eq!(count(&app, "select count(*) from symbol_searches").await, 1);
 
-    // Once it is done, the next pass works.
+    // Once it is done, the next pass works. (The app's own start-up pass may be that
+    // pass: on a loaded machine it can reach retention only now, and then ours finds
+    // nothing left.)
     other.close().await.unwrap();
     let report = prune(&app).await;
-    assert_eq!(report.symbol_searches, 1, "{report:?}");
+    assert!(report.symbol_searches <= 1, "{report:?}");
     assert_eq!(count(&app, "select count(*) from symbol_searches").await, 0);
 }
 
