@@ -110,10 +110,11 @@ impl<'ast> Visit<'ast> for Paths {
     }
 }
 
-/// The file module a path written in `from` (a `mod.rs` or not) refers to, if any.
+/// The file module a path written in `from` refers to, if any. A `mod.rs` is its
+/// directory's module and a file `a/b.rs` is `a::b`: in both, `super` drops the last
+/// segment of `from`.
 fn resolve(
     from: &Module,
-    is_mod_rs: bool,
     path: &[String],
     all: &BTreeMap<Module, std::path::PathBuf>,
 ) -> Option<Module> {
@@ -127,9 +128,6 @@ fn resolve(
         }
         _ => return None,
     };
-    // A `mod.rs` is its directory's module: `super` is above the directory; a file
-    // `a/b.rs` is `a::b`, whose `super` is `a`. Both handled by popping `from`.
-    let _ = is_mod_rs;
     let mut rest = &path[1..];
     while rest.first().is_some_and(|s| s == "super") {
         full.pop();
@@ -217,10 +215,9 @@ fn graph() -> BTreeMap<Module, BTreeSet<Module>> {
         let file = syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut paths = Paths::default();
         paths.visit_file(&file);
-        let is_mod_rs = path.file_name().is_some_and(|n| n == "mod.rs");
         let deps = graph.entry(module.clone()).or_default();
         for p in &paths.0 {
-            if let Some(target) = resolve(module, is_mod_rs, p, &all)
+            if let Some(target) = resolve(module, p, &all)
                 // The crate root only declares modules; a module's own items are not
                 // a dependency.
                 && !target.is_empty()

@@ -228,11 +228,6 @@ async fn fresh_database() -> String {
     url.to_string()
 }
 
-/// 2,000 confirmed people, each due now with a short watchlist.
-async fn seed(db: &PgPool, domain: &str) {
-    seed_n(db, domain, PEOPLE).await;
-}
-
 /// `people` confirmed people, each due now with a short watchlist.
 async fn seed_n(db: &PgPool, domain: &str, people: i64) {
     sqlx::query(
@@ -261,6 +256,31 @@ async fn seed_n(db: &PgPool, domain: &str, people: i64) {
     .execute(db)
     .await
     .unwrap();
+}
+
+/// What every test here starts from: a fresh, migrated database with `people` due
+/// now, the audit bucket, and the mail domain their addresses share.
+struct Setup {
+    database_url: String,
+    db: PgPool,
+    store: S3AuditStore,
+    domain: String,
+}
+
+async fn setup(people: i64) -> Setup {
+    let database_url = fresh_database().await;
+    let db = PgPool::connect(&database_url).await.unwrap();
+    quotidian::startup::migrate(&db).await.unwrap();
+    let store = S3AuditStore::from_env(BUCKET).await;
+    store.ensure_bucket(None, None).await.unwrap();
+    let domain = format!("mp-{}.example.com", uuid::Uuid::new_v4().simple());
+    seed_n(&db, &domain, people).await;
+    Setup {
+        database_url,
+        db,
+        store,
+        domain,
+    }
 }
 
 fn start_worker(database_url: &str, ses: &str, n: usize) -> Child {
@@ -359,13 +379,12 @@ async fn count(db: &PgPool, sql: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_workers_one_killed_nobody_gets_two_and_everything_is_audited() {
-    let database_url = fresh_database().await;
-    let db = PgPool::connect(&database_url).await.unwrap();
-    quotidian::startup::migrate(&db).await.unwrap();
-    let store = S3AuditStore::from_env(BUCKET).await;
-    store.ensure_bucket(None, None).await.unwrap();
-    let domain = format!("mp-{}.example.com", uuid::Uuid::new_v4().simple());
-    seed(&db, &domain).await;
+    let Setup {
+        database_url,
+        db,
+        store,
+        domain,
+    } = setup(PEOPLE).await;
     // SES's events reach a `serve` process's webhook through SNS (ADR 0006).
     let cert_base = start_cert_server().await;
     let (mut server, server_url) = start_serve(
@@ -620,13 +639,12 @@ async fn terminate(worker: &mut Child) -> Duration {
 /// the digests it had claimed but not started.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolling_restart_with_sigterm_loses_no_digest() {
-    let database_url = fresh_database().await;
-    let db = PgPool::connect(&database_url).await.unwrap();
-    quotidian::startup::migrate(&db).await.unwrap();
-    let store = S3AuditStore::from_env(BUCKET).await;
-    store.ensure_bucket(None, None).await.unwrap();
-    let domain = format!("mp-{}.example.com", uuid::Uuid::new_v4().simple());
-    seed(&db, &domain).await;
+    let Setup {
+        database_url,
+        db,
+        store: _,
+        domain,
+    } = setup(PEOPLE).await;
     let (ses, proxy) = start_proxy().await;
 
     let started = Instant::now();
@@ -692,13 +710,12 @@ async fn a_rolling_restart_with_sigterm_loses_no_digest() {
 async fn three_workers_share_one_send_rate() {
     const RATE: u32 = 20;
     const N: i64 = 300;
-    let database_url = fresh_database().await;
-    let db = PgPool::connect(&database_url).await.unwrap();
-    quotidian::startup::migrate(&db).await.unwrap();
-    let store = S3AuditStore::from_env(BUCKET).await;
-    store.ensure_bucket(None, None).await.unwrap();
-    let domain = format!("mp-{}.example.com", uuid::Uuid::new_v4().simple());
-    seed_n(&db, &domain, N).await;
+    let Setup {
+        database_url,
+        db,
+        store: _,
+        domain: _,
+    } = setup(N).await;
     // SES's own rate limit: 20 a second, with a burst of 4 (200 ms of slack for the
     // jitter between a reserved slot and the call reaching SES on a loaded machine).
     let quota = governor::Quota::per_second(std::num::NonZeroU32::new(RATE).unwrap())
@@ -744,13 +761,12 @@ async fn three_workers_share_one_send_rate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_stopped_with_sigterm_gives_back_what_it_has_not_sent() {
     const N: i64 = 600;
-    let database_url = fresh_database().await;
-    let db = PgPool::connect(&database_url).await.unwrap();
-    quotidian::startup::migrate(&db).await.unwrap();
-    let store = S3AuditStore::from_env(BUCKET).await;
-    store.ensure_bucket(None, None).await.unwrap();
-    let domain = format!("mp-{}.example.com", uuid::Uuid::new_v4().simple());
-    seed_n(&db, &domain, N).await;
+    let Setup {
+        database_url,
+        db,
+        store: _,
+        domain,
+    } = setup(N).await;
     let (ses, proxy) = start_proxy().await;
     let slow = [("QUOTIDIAN_SES_MAX_SEND_RATE", "30")];
     let mut run = start_process("run", &database_url, &ses, 40, &slow);

@@ -1,38 +1,13 @@
-import { Link, useParams } from "react-router";
+import { Link } from "react-router";
 import { api, type DigestRunProblem } from "../../api/client";
-import { ApiProblem } from "../../api/problem";
 import { Loading } from "../../components/Alerts";
 import { StatusBadge } from "../../components/StatusBadge";
-import { useDocumentTitle } from "../../hooks/useDocumentTitle";
-import { useResource } from "../../hooks/useResource";
 import { digestRunTrigger, formatDateTime, plural } from "../../lib/format";
-import { Counts, LoadProblem, parseId } from "./shared";
-
-function noSuchRun(): ApiProblem {
-  return new ApiProblem({
-    type: "urn:quotidian:problem:not-found",
-    title: "Not found",
-    status: 404,
-    detail: "There is no digest run at this address.",
-  });
-}
+import { Counts, LoadProblem, useRunDetail } from "./shared";
 
 export function DigestRunPage() {
-  const id = parseId(useParams().id);
-  const run = useResource(
-    (signal) => (id === null ? Promise.reject(noSuchRun()) : api.digestRun(id, { signal })),
-    id,
-  );
+  const { run, notFound, heading } = useRunDetail("digest run", (id, signal) => api.digestRun(id, { signal }));
   const r = run.data;
-  const notFound = run.problem?.status === 404 || run.problem?.status === 400;
-  const heading = r
-    ? `Digest run ${r.id}`
-    : notFound
-      ? "Digest run not found"
-      : run.problem
-        ? "Could not load this digest run"
-        : "Loading digest run…";
-  useDocumentTitle(heading);
 
   return (
     <div className="page">

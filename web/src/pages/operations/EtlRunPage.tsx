@@ -1,12 +1,9 @@
-import { Link, useParams } from "react-router";
+import { Link } from "react-router";
 import { api } from "../../api/client";
-import { ApiProblem } from "../../api/problem";
 import { Loading } from "../../components/Alerts";
 import { StatusBadge } from "../../components/StatusBadge";
-import { useDocumentTitle } from "../../hooks/useDocumentTitle";
-import { useResource } from "../../hooks/useResource";
 import { formatDateTime, plural } from "../../lib/format";
-import { Counts, LoadProblem, parseId } from "./shared";
+import { Counts, LoadProblem, useRunDetail } from "./shared";
 
 const OUTCOMES: Record<string, string> = {
   no_data: "No data",
@@ -16,31 +13,9 @@ const OUTCOMES: Record<string, string> = {
   rejected: "Rejected",
 };
 
-function noSuchRun(): ApiProblem {
-  return new ApiProblem({
-    type: "urn:quotidian:problem:not-found",
-    title: "Not found",
-    status: 404,
-    detail: "There is no ETL run at this address.",
-  });
-}
-
 export function EtlRunPage() {
-  const id = parseId(useParams().id);
-  const run = useResource(
-    (signal) => (id === null ? Promise.reject(noSuchRun()) : api.etlRun(id, { signal })),
-    id,
-  );
+  const { run, notFound, heading } = useRunDetail("ETL run", (id, signal) => api.etlRun(id, { signal }));
   const r = run.data;
-  const notFound = run.problem?.status === 404 || run.problem?.status === 400;
-  const heading = r
-    ? `ETL run ${r.id}`
-    : notFound
-      ? "ETL run not found"
-      : run.problem
-        ? "Could not load this ETL run"
-        : "Loading ETL run…";
-  useDocumentTitle(heading);
 
   return (
     <div className="page">

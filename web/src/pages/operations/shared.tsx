@@ -1,8 +1,10 @@
 import { useRef, useState } from "react";
-import type { ApiProblem } from "../../api/problem";
+import { useParams } from "react-router";
+import { ApiProblem } from "../../api/problem";
 import { ErrorAlert } from "../../components/Alerts";
 import { BusyButton } from "../../components/BusyButton";
 import { useAction } from "../../hooks/useAction";
+import { useDocumentTitle } from "../../hooks/useDocumentTitle";
 import { useResource } from "../../hooks/useResource";
 
 /** A screen's data could not be loaded: why, and a way to try again (not for a 404). */
@@ -34,6 +36,43 @@ export function parseId(raw: string | undefined): number | null {
   if (!raw || !/^\d{1,18}$/.test(raw)) return null;
   const id = Number(raw);
   return Number.isSafeInteger(id) ? id : null;
+}
+
+/**
+ * One run (`what`: "digest run", "ETL run") by the `:id` of the address: the resource,
+ * whether it does not exist (a bad or unknown id), and the page heading, which is also
+ * the document title.
+ */
+export function useRunDetail<T extends { id: number }>(
+  what: string,
+  load: (id: number, signal: AbortSignal) => Promise<T>,
+) {
+  const id = parseId(useParams().id);
+  const run = useResource(
+    (signal) =>
+      id === null
+        ? Promise.reject(
+            new ApiProblem({
+              type: "urn:quotidian:problem:not-found",
+              title: "Not found",
+              status: 404,
+              detail: `There is no ${what} at this address.`,
+            }),
+          )
+        : load(id, signal),
+    id,
+  );
+  const notFound = run.problem?.status === 404 || run.problem?.status === 400;
+  const name = what.charAt(0).toUpperCase() + what.slice(1);
+  const heading = run.data
+    ? `${name} ${run.data.id}`
+    : notFound
+      ? `${name} not found`
+      : run.problem
+        ? `Could not load this ${what}`
+        : `Loading ${what}…`;
+  useDocumentTitle(heading);
+  return { run, notFound, heading };
 }
 
 /** Counts as a wrapping row of labelled numbers. */
