@@ -258,6 +258,11 @@ async fn seed_n(db: &PgPool, domain: &str, people: i64) {
     .unwrap();
 }
 
+/// The send-rate test measures time on a 2-core machine: it runs alone (`write`),
+/// while the others, which assert outcomes rather than rates, share the machine
+/// (`read`).
+static MACHINE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// What every test here starts from: a fresh, migrated database with `people` due
 /// now, the audit bucket, and the mail domain their addresses share.
 struct Setup {
@@ -379,6 +384,7 @@ async fn count(db: &PgPool, sql: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_workers_one_killed_nobody_gets_two_and_everything_is_audited() {
+    let _shared = MACHINE.read().await;
     let Setup {
         database_url,
         db,
@@ -639,6 +645,7 @@ async fn terminate(worker: &mut Child) -> Duration {
 /// the digests it had claimed but not started.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolling_restart_with_sigterm_loses_no_digest() {
+    let _shared = MACHINE.read().await;
     let Setup {
         database_url,
         db,
@@ -708,6 +715,7 @@ async fn a_rolling_restart_with_sigterm_loses_no_digest() {
 /// second (one shared budget in PostgreSQL), not 60, and are almost never throttled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_workers_share_one_send_rate() {
+    let _alone = MACHINE.write().await;
     const RATE: u32 = 20;
     const N: i64 = 300;
     let Setup {
@@ -760,6 +768,7 @@ async fn three_workers_share_one_send_rate() {
 /// and is recorded, nothing is left "outcome unknown", and a worker sends the rest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_stopped_with_sigterm_gives_back_what_it_has_not_sent() {
+    let _shared = MACHINE.read().await;
     const N: i64 = 600;
     let Setup {
         database_url,
