@@ -339,24 +339,29 @@ pub async fn retry_later(
     Ok(done.rows_affected() == 1)
 }
 
-/// Claims whose lease ran out (the worker stopped before sending): back to `pending`.
-/// Extends the claims this worker still holds (jobs still `claimed` with the attempt
-/// it claimed them with) by `lease_secs` from now; returns how many.
-pub async fn extend_claims(
+/// Renews the leases of a batch this worker still holds, as long as it lives: a claim
+/// for `claim_secs` more, a digest inside its SES call for `sending_secs` more (so only
+/// a worker that stopped renewing has its send declared "outcome unknown"). Returns
+/// how many it still holds.
+pub async fn extend_leases(
     db: impl PgExecutor<'_>,
     ids: &[i64],
     attempts: &[i32],
-    lease_secs: f64,
+    claim_secs: f64,
+    sending_secs: f64,
 ) -> sqlx::Result<u64> {
     let done = sqlx::query(
         "update digest_jobs j
-         set lease_until = now() + make_interval(secs => $3)
+         set lease_until = now() + make_interval(
+             secs => case when j.status = 'claimed' then $3 else $4 end)
          from unnest($1::bigint[], $2::int[]) as held (id, attempts)
-         where j.id = held.id and j.attempts = held.attempts and j.status = 'claimed'",
+         where j.id = held.id and j.attempts = held.attempts
+           and j.status in ('claimed', 'sending')",
     )
     .bind(ids)
     .bind(attempts)
-    .bind(lease_secs)
+    .bind(claim_secs)
+    .bind(sending_secs)
     .execute(db)
     .await?;
     Ok(done.rows_affected())
@@ -379,6 +384,7 @@ pub async fn release_claim(db: impl PgExecutor<'_>, id: i64, attempts: i32) -> s
     Ok(done.rows_affected() == 1)
 }
 
+/// Claims whose lease ran out (the worker stopped before sending): back to `pending`.
 pub async fn release_expired_claims(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
     let done = sqlx::query(
         "update digest_jobs set status = 'pending', lease_until = null

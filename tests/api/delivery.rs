@@ -803,3 +803,66 @@ async fn a_slow_market_data_refresh_does_not_lose_the_batch_its_claims() {
     assert_eq!(report.sent, 1, "{report:?}");
     assert_eq!(job_of(&app, user).await["attempts"], 1);
 }
+
+/// Answers digests only after `delay`, as SES on a bad day or a worker on a loaded
+/// machine does; account emails go straight through.
+struct SlowMailer {
+    inner: SesMailer,
+    delay: Duration,
+}
+
+#[async_trait::async_trait]
+impl Mailer for SlowMailer {
+    async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError> {
+        if !email.headers.is_empty() {
+            tokio::time::sleep(self.delay).await;
+        }
+        self.inner.send(email).await
+    }
+}
+
+/// A worker that is alive and still waiting on SES keeps its `sending` lease: another
+/// worker's recovery must not declare the digest "outcome unknown" just because the
+/// call outlasts QUOTIDIAN_DIGEST_LEASE_SECS (the worker would then find its digest
+/// taken from it and the sent email would be recorded as failed).
+#[tokio::test]
+async fn a_slow_ses_call_keeps_its_sending_lease_while_its_worker_lives() {
+    use quotidian::services::digest::delivery;
+    let mailer = Arc::new(SlowMailer {
+        inner: SesMailer::from_env(None).await,
+        delay: Duration::from_secs(5),
+    });
+    let app = TestApp::builder()
+        .with_mailer(mailer)
+        .with_config(|c| {
+            c.digests.workers = false;
+            c.digests.lease_secs = 2;
+        })
+        .spawn()
+        .await;
+    let email = app.confirmed_user().await;
+    let user = user_id(&app, &email).await;
+    sqlx::query(
+        "insert into digest_jobs (user_id, local_date, trigger, due_at) values ($1, current_date, 'schedule', now())",
+    )
+    .bind(user)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let state = app.state.clone();
+    let batch =
+        tokio::spawn(async move { delivery::deliver_batch(&state, 10, &delivery::Quiet).await });
+    // Another worker's recovery comes by after the 2 s sending lease would have run out.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let recovered = delivery::recover_expired(&app.state).await.unwrap();
+    assert_eq!(
+        recovered, 0,
+        "recovery ended a digest whose worker was still waiting on SES"
+    );
+    let report = batch.await.unwrap().unwrap();
+    assert_eq!(report.sent, 1, "{report:?}");
+    let job = job_of(&app, user).await;
+    assert_eq!(job["status"], "sent", "{job}");
+    assert_eq!(job["outcome_unknown"], false, "{job}");
+    assert_eq!(digests_to(&email).await, 1);
+}

@@ -33,9 +33,9 @@ use crate::services::audit;
 use crate::services::etl::{self, NoProgress, RunOptions, RunOutcome};
 use crate::state::AppState;
 
-/// A `sending` job is declared "outcome unknown" only after this long
-/// (`QUOTIDIAN_DIGEST_LEASE_SECS`, default 150 s: longer than the SES client's whole
-/// operation timeout, so its worker cannot still be waiting on SES).
+/// A `sending` job is declared "outcome unknown" once its worker has stopped renewing
+/// its lease for this long (`QUOTIDIAN_DIGEST_LEASE_SECS`, default 150 s; see
+/// `KeepLeases`): the worker died or was stopped inside the SES call.
 fn sending_lease_secs(state: &AppState) -> f64 {
     state.config.digests.lease_secs as f64
 }
@@ -226,9 +226,9 @@ pub async fn deliver_batch(
     if jobs.is_empty() {
         return Ok(report);
     }
-    // However long the market-data refresh takes, the claims stay this worker's until
-    // the batch ends (the task is aborted when the guard drops).
-    let _keep_alive = KeepClaims::spawn(state, &jobs);
+    // However long the market-data refresh or an SES call takes, the jobs stay this
+    // worker's until the batch ends (the task is aborted when the guard drops).
+    let _keep_alive = KeepLeases::spawn(state, &jobs);
     let user_ids: Vec<Uuid> = jobs.iter().map(|j| j.user_id).collect();
     let recipients: HashMap<Uuid, RecipientRow> = digest_jobs::recipients(&state.db, &user_ids)
         .await?
@@ -276,27 +276,31 @@ pub async fn deliver_batch(
     Ok(report)
 }
 
-/// Renews a batch's claims every third of the claim lease while the batch runs, so
-/// a slow refresh or a long paced send never lets another worker take the jobs over
-/// (and count an attempt for each) while this one still means to send them.
-struct KeepClaims(tokio::task::JoinHandle<()>);
+/// Renews a batch's leases while the batch runs: its claims (so a slow refresh or a
+/// long paced send never lets another worker take the jobs over, and count an attempt
+/// for each, while this one still means to send them) and the leases of its digests
+/// inside the SES call (so a slow call on a loaded machine is not declared "outcome
+/// unknown" while its worker still waits for the answer). Every third of the sending
+/// lease; only a worker that died stops renewing.
+struct KeepLeases(tokio::task::JoinHandle<()>);
 
-impl KeepClaims {
+impl KeepLeases {
     fn spawn(state: &AppState, jobs: &[ClaimedJobRow]) -> Self {
         let db = state.db.clone();
-        let lease = claim_lease_secs(state);
+        let claim = claim_lease_secs(state);
+        let sending = sending_lease_secs(state);
         let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
         let attempts: Vec<i32> = jobs.iter().map(|j| j.attempts).collect();
         Self(tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs_f64(lease / 3.0));
+            let mut every = tokio::time::interval(Duration::from_secs_f64(sending / 3.0));
             every.tick().await;
             loop {
                 every.tick().await;
-                match digest_jobs::extend_claims(&db, &ids, &attempts, lease).await {
+                match digest_jobs::extend_leases(&db, &ids, &attempts, claim, sending).await {
                     Ok(0) => return,
                     Ok(_) => {}
                     Err(error) => {
-                        tracing::warn!(error = ?error, "could not renew the batch's claims");
+                        tracing::warn!(error = ?error, "could not renew the batch's leases");
                     }
                 }
             }
@@ -304,7 +308,7 @@ impl KeepClaims {
     }
 }
 
-impl Drop for KeepClaims {
+impl Drop for KeepLeases {
     fn drop(&mut self) {
         self.0.abort();
     }
