@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod digest;
+pub mod email_outbox;
 pub mod emails;
 pub mod etl;
 pub mod links;
