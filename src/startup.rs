@@ -367,7 +367,12 @@ impl Application {
     ) -> anyhow::Result<()> {
         let app = router(self.state.clone())?;
         let state = self.state;
-        let workers = workers::spawn_all(&state, state.config.digests.workers);
+        let workers = workers::spawn_all(
+            &state,
+            workers::Loops::Service {
+                digests: state.config.digests.workers,
+            },
+        );
         // The signal cancels the process's token: HTTP stops accepting and drains, the
         // loops stop taking work and finish what is in flight.
         let token = state.shutdown.clone();

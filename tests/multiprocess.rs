@@ -854,3 +854,75 @@ async fn a_run_stopped_with_sigterm_gives_back_what_it_has_not_sent() {
     assert_eq!(sent, N);
     assert_eq!(received.len() as i64, N);
 }
+
+/// `quotidian run` writes the audit records as it goes (its audit loop, the one
+/// `worker` runs), not only once everyone is sent: a long run that is then killed has
+/// not held every record back. At its end every digest is sent and every record is in S3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_writes_audit_records_while_it_sends() {
+    let _shared = MACHINE.read().await;
+    const N: i64 = 240;
+    let Setup {
+        database_url,
+        db,
+        store,
+        domain: _,
+    } = setup(N).await;
+    let (ses, _proxy) = start_proxy().await;
+    // 30 a second: about 8 s of sending.
+    let mut run = start_process(
+        "run",
+        &database_url,
+        &ses,
+        50,
+        &[("QUOTIDIAN_SES_MAX_SEND_RATE", "30")],
+    );
+    let written_while_running = eventually(Duration::from_secs(60), async || {
+        // One snapshot: records in S3, and digests the run has still to send.
+        let (written, unsent): (i64, i64) = sqlx::query_as(
+            "select (select count(*) from audit_outbox
+                     where kind = 'delivery' and written_at is not null),
+                    $1 - (select count(*) from digest_jobs where status = 'sent')",
+        )
+        .bind(N)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        match run.try_wait().unwrap() {
+            Some(exit) => panic!("the run ended ({exit}) before any audit record was written"),
+            None if unsent == 0 => {
+                panic!("every digest was sent before any audit record was written")
+            }
+            None if written > 0 => Ok(written),
+            None => Err("no audit record written yet"),
+        }
+    })
+    .await;
+    let exit = eventually(Duration::from_secs(120), async || {
+        run.try_wait().unwrap().ok_or("the run is still sending")
+    })
+    .await;
+    assert!(exit.success(), "{exit}");
+    let sent = count(
+        &db,
+        "select count(*) from digest_jobs where status = 'sent'",
+    )
+    .await;
+    let unwritten = count(
+        &db,
+        "select count(*) from audit_outbox where written_at is null",
+    )
+    .await;
+    println!(
+        "run: {sent} of {N} sent; {written_while_running} audit records were in S3 while it still sent, {unwritten} unwritten at its end"
+    );
+    assert_eq!(sent, N);
+    assert_eq!(unwritten, 0, "the run left audit records unwritten");
+    let key: String = sqlx::query_scalar(
+        "select key from audit_outbox where kind = 'delivery' order by random() limit 1",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert!(store.get(&key).await.unwrap().is_some(), "{key} not in S3");
+}

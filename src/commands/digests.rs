@@ -42,6 +42,7 @@ pub async fn run(
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<bool> {
     let state = startup::headless_state(config).await?;
+    let loops = workers::spawn_all(&state, workers::Loops::DigestRun);
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {
         stop.await;
@@ -116,6 +117,9 @@ pub async fn run(
     } else {
         Duration::from_secs(60)
     };
+    // The audit loop wrote records as the run went; it stops now, and a last pass
+    // writes what the run's final outcomes added.
+    loops.shutdown(&state, flush_for).await;
     let flushed = audit::flush_all(&state, flush_for).await?;
     let backlog = audit_outbox::backlog(&state.db).await?;
     let (left, _) = digest_jobs::unfinished(&state.db).await?;
@@ -132,9 +136,9 @@ pub async fn run(
         left
     );
     println!(
-        "Audit: {} records written to s3://{}, {} were already there, {} waiting in the outbox{}.",
-        flushed.written,
+        "Audit: records written to s3://{} as the run went ({} in the last pass, {} already there), {} waiting in the outbox{}.",
         state.config.s3.bucket,
+        flushed.written,
         flushed.already_there,
         backlog,
         if backlog > 0 {
@@ -156,7 +160,7 @@ pub async fn worker(
     let metrics_listener = startup::bind_metrics(&config).await?;
     let state = startup::headless_state(config).await?;
     tracing::info!("quotidian worker started");
-    let workers = workers::spawn_all(&state, true);
+    let workers = workers::spawn_all(&state, workers::Loops::Service { digests: true });
     let metrics = metrics_listener.map(|listener| {
         tokio::spawn(crate::routers::metrics::serve_own_listener(
             listener,

@@ -80,9 +80,29 @@ pub struct Workers {
     tasks: Vec<(&'static str, JoinHandle<()>)>,
 }
 
-/// Starts the email outbox and maintenance loops and, with `digests`, the scheduler,
-/// delivery and audit loops: what `serve` and `worker` run.
-pub fn spawn_all(state: &AppState, digests: bool) -> Workers {
+/// Which supervised loops a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loops {
+    /// `serve` and `worker`: the email outbox, maintenance and metrics upkeep loops and,
+    /// with `digests`, the scheduler, delivery and audit loops.
+    Service { digests: bool },
+    /// `run`: the audit loop only, beside the run's own delivery in the foreground (it
+    /// schedules once and sends with a progress bar), so the audit records reach S3
+    /// while the run sends rather than all at its end.
+    DigestRun,
+}
+
+/// Starts the loops `loops` names. Each watches `state.shutdown`, the process's one
+/// cancellation token; `Workers::shutdown` cancels it and waits for them.
+pub fn spawn_all(state: &AppState, loops: Loops) -> Workers {
+    let digests = match loops {
+        Loops::Service { digests } => digests,
+        Loops::DigestRun => {
+            return Workers {
+                tasks: vec![("audit", supervise(state, "audit", digests::flusher))],
+            };
+        }
+    };
     let mut tasks = vec![
         (
             "email_outbox",
