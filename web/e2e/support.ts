@@ -80,8 +80,15 @@ type Mail = {
   body: { html?: string; text?: string };
 };
 
+/**
+ * Only the mail of this run: the emulator may hold thousands of digests from the Rust
+ * tests that ran before (tens of megabytes of JSON per poll); `since` (epoch seconds)
+ * makes it send only the newer ones.
+ */
+const SINCE = Math.floor(Date.now() / 1000) - 60;
+
 export async function mailsTo(to: string): Promise<Mail[]> {
-  const response = await fetch(`${SES_URL}/store`);
+  const response = await fetch(`${SES_URL}/store?since=${SINCE}`);
   const store = (await response.json()) as { emails: Mail[] };
   return store.emails.filter((m) => m.destination?.to?.includes(to));
 }
