@@ -19,8 +19,8 @@ SQLX_CLI_ROOT="$STATE_DIR/sqlx-cli"
 SQLX_DATABASE="quotidian_sqlx_$(root_hash)"
 # Arguments for the `cargo check` that `cargo sqlx prepare` runs. Only the library and
 # the binary use the query macros; tests and benchmarks use runtime queries. A test
-# that uses a macro needs `-- --all-targets` here, or its query is not in .sqlx/.
-SQLX_PREPARE_ARGS=()
+# that uses a macro needs `--all-targets` here, or its query is not in .sqlx/.
+SQLX_CARGO_CHECK_ARGS=()
 
 # The version of the sqlx crate Cargo.lock resolves to (e.g. 0.8.6).
 sqlx_locked_version() {
@@ -70,6 +70,33 @@ SQL
     echo "$url"
 }
 
+# The source files of the crate's targets (src/lib.rs, src/main.rs, tests/*.rs, ...),
+# one a line.
+crate_target_roots() {
+    (cd "$ROOT" && cargo metadata --no-deps --format-version 1) | python3 -c '
+import json, sys
+for package in json.load(sys.stdin)["packages"]:
+    for target in package["targets"]:
+        print(target["src_path"])'
+}
+
+# cargo sqlx prepare ARGS... (sqlx-cli's options), then the crate's target roots get back the modification
+# times they had. sqlx-cli touches them so that cargo expands the macros again; their
+# contents do not change, and left touched they would make the next `cargo test`
+# rebuild the whole crate for nothing (about 45 s here).
+sqlx_prepare_keeping_mtimes() {
+    local roots=() stamps=() file i status=0
+    while IFS= read -r file; do
+        roots+=("$file")
+        stamps+=("$(stat -c %y "$file")")
+    done < <(crate_target_roots)
+    ((${#roots[@]})) || die "sqlx: cargo metadata lists no targets"
+    if ((${#SQLX_CARGO_CHECK_ARGS[@]})); then set -- "$@" -- "${SQLX_CARGO_CHECK_ARGS[@]}"; fi
+    (cd "$ROOT" && sqlx_cli prepare "$@") || status=$?
+    for i in "${!roots[@]}"; do touch -d "${stamps[i]}" "${roots[i]}"; done
+    return "$status"
+}
+
 # .sqlx/ holds the data of every checked query in the code, for the code and the
 # migrations as they are: `cargo sqlx prepare --check` against a freshly migrated
 # scratch database compares what the macros describe now with the committed files. It
@@ -80,14 +107,14 @@ check_sqlx_offline_data() {
     local url out status=0
     url="$(sqlx_scratch_database "$SQLX_DATABASE")" || return 1
     # sqlx-cli's verdict goes to stdout, cargo's progress to stderr.
-    out="$(cd "$ROOT" && sqlx_cli prepare --check --database-url "$url" "${SQLX_PREPARE_ARGS[@]}")" || status=$?
+    out="$(cd "$ROOT" && sqlx_prepare_keeping_mtimes --check --database-url "$url")" || status=$?
     [[ -z $out ]] || printf '%s\n' "$out"
     if ((status == 0)) && grep -q 'potentially unused queries' <<<"$out"; then
         say "sqlx: .sqlx/ holds data for queries the code no longer has"
         status=1
     fi
     if ((status != 0)); then
-        say "sqlx: .sqlx/ does not match the checked queries; run scripts/sqlx-prepare and commit .sqlx/"
+        say "sqlx: .sqlx/ is out of date, or a query does not compile against the migrated schema (see above); fix it, run scripts/sqlx-prepare and commit .sqlx/"
         return 1
     fi
     say "sqlx: .sqlx/ matches the $(find "$ROOT/.sqlx" -name 'query-*.json' | wc -l) checked queries"
