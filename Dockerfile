@@ -4,7 +4,8 @@
 #
 # NOTE: the development machines have no Docker engine, so this file is not built
 # there. It is kept correct by reading. If you change the build (Cargo.toml targets,
-# a build.rs, new compile-time inputs such as `migrations/`), update the stages below.
+# a build.rs, new compile-time inputs such as `migrations/` or `.sqlx/`), update the
+# stages below.
 #
 #   docker build -t quotidian .
 #   docker run --rm -e DATABASE_URL=postgres://... -p 8080:8080 quotidian          # serve
@@ -15,6 +16,12 @@
 # ---------------------------------------------------------------------------
 FROM rust:1-bookworm AS builder
 WORKDIR /build
+
+# The project's cargo settings, as in a checkout: SQLX_OFFLINE=true, so the query
+# macros read .sqlx/ (copied below) and the build needs no database. Set here as well,
+# so that it holds even if .cargo/config.toml stops saying it.
+COPY .cargo ./.cargo
+ENV SQLX_OFFLINE=true
 
 # Dependency layer. Compile every dependency against stub sources, so that changing
 # only our own code reuses this (about 3 minutes on 2 cores) from the layer cache.
@@ -34,9 +41,12 @@ RUN mkdir src benches \
     && rm -rf src
 
 # Our code. `migrations/` must be here at compile time: `sqlx::migrate!` embeds it in
-# the binary, which is why the runtime stage does not copy it.
+# the binary, which is why the runtime stage does not copy it. `.sqlx/` is the
+# committed data of the compile-time checked queries (`sqlx::query!` and co.), which
+# the macros read instead of a database.
 COPY src ./src
 COPY migrations ./migrations
+COPY .sqlx ./.sqlx
 # The placeholder page and the email templates are compiled into the binary.
 COPY web/placeholder ./web/placeholder
 COPY templates ./templates

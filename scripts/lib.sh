@@ -47,6 +47,8 @@ source "$ROOT/scripts/lib/s3-emulator.sh"
 source "$ROOT/scripts/lib/web.sh"
 # shellcheck source=lib/app.sh
 source "$ROOT/scripts/lib/app.sh"
+# shellcheck source=lib/sqlx.sh
+source "$ROOT/scripts/lib/sqlx.sh"
 # shellcheck source=lib/lint.sh
 source "$ROOT/scripts/lib/lint.sh"
 

@@ -12,12 +12,12 @@ pub async fn enqueue(
     key: &str,
     body: &serde_json::Value,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into audit_outbox (kind, key, body) values ($1, $2, $3) on conflict (key) do nothing",
+        kind,
+        key,
+        body,
     )
-    .bind(kind)
-    .bind(key)
-    .bind(body)
     .execute(db)
     .await?;
     Ok(())
@@ -33,14 +33,14 @@ pub async fn enqueue_many(
     if keys.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    sqlx::query!(
         "insert into audit_outbox (kind, key, body)
          select $1, k, b from unnest($2::text[], $3::jsonb[]) as r (k, b)
          on conflict (key) do nothing",
+        kind,
+        keys,
+        bodies,
     )
-    .bind(kind)
-    .bind(keys)
-    .bind(bodies)
     .execute(db)
     .await?;
     Ok(())
@@ -55,14 +55,14 @@ pub async fn enqueue_awaiting(
     body: &serde_json::Value,
     until: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into audit_outbox (kind, key, body, next_attempt_at, awaiting_outcome)
          values ('delivery', $1, $2, $3, true)
          on conflict (key) do nothing",
+        key,
+        body,
+        until,
     )
-    .bind(key)
-    .bind(body)
-    .bind(until)
     .execute(db)
     .await?;
     Ok(())
@@ -78,22 +78,22 @@ pub async fn complete_awaiting(
     attempts: i32,
     patch: &serde_json::Value,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update audit_outbox
          set body = body || $3, awaiting_outcome = false, next_attempt_at = now()
          where kind = 'delivery' and written_at is null and awaiting_outcome
            and (body->>'job_id')::bigint = $1 and (body->>'attempts')::int = $2
            and attempts = 0",
+        job_id,
+        attempts,
+        patch,
     )
-    .bind(job_id)
-    .bind(attempts)
-    .bind(patch)
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct PendingRecord {
     pub id: i64,
     pub key: String,
@@ -108,7 +108,8 @@ pub async fn claim(
     limit: i64,
     lease_secs: f64,
 ) -> sqlx::Result<Vec<PendingRecord>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        PendingRecord,
         "with due as (
              select id from audit_outbox
              where written_at is null and next_attempt_at <= now()
@@ -120,18 +121,20 @@ pub async fn claim(
          set attempts = a.attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
          from due where a.id = due.id
          returning a.id, a.key, a.body, a.attempts",
+        limit,
+        lease_secs,
     )
-    .bind(limit)
-    .bind(lease_secs)
     .fetch_all(db)
     .await
 }
 
 pub async fn mark_written(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<()> {
-    sqlx::query("update audit_outbox set written_at = now(), last_error = null where id = any($1)")
-        .bind(ids)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "update audit_outbox set written_at = now(), last_error = null where id = any($1)",
+        ids,
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -141,13 +144,13 @@ pub async fn mark_retry(
     error: &str,
     delay_secs: f64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update audit_outbox set last_error = $2, next_attempt_at = now() + make_interval(secs => $3)
          where id = $1",
+        id,
+        error,
+        delay_secs,
     )
-    .bind(id)
-    .bind(error)
-    .bind(delay_secs)
     .execute(db)
     .await?;
     Ok(())
@@ -155,15 +158,17 @@ pub async fn mark_retry(
 
 /// Records not yet in S3.
 pub async fn backlog(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select count(*) from audit_outbox where written_at is null")
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar!(
+        r#"select count(*) as "backlog!" from audit_outbox where written_at is null"#
+    )
+    .fetch_one(db)
+    .await
 }
 
 /// Deletes up to `limit` records written to S3 more than `days` ago (S3 keeps them);
 /// returns how many.
 pub async fn prune_written(db: impl PgExecutor<'_>, days: u32, limit: i64) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "delete from audit_outbox where id in (
              select id from audit_outbox
              where written_at < now() - make_interval(days => $1)
@@ -171,9 +176,9 @@ pub async fn prune_written(db: impl PgExecutor<'_>, days: u32, limit: i64) -> sq
              limit $2
              for update skip locked
          )",
+        days as i32,
+        limit,
     )
-    .bind(days as i32)
-    .bind(limit)
     .execute(db)
     .await?;
     Ok(done.rows_affected())

@@ -15,7 +15,7 @@ pub struct NewEmail<'a> {
     pub password_hash: Option<&'a str>,
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct OutboxEmail {
     pub id: i64,
     pub user_id: Option<Uuid>,
@@ -27,16 +27,16 @@ pub struct OutboxEmail {
 }
 
 pub async fn enqueue(db: impl PgExecutor<'_>, email: &NewEmail<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "insert into email_outbox (user_id, kind, recipient, subject, password_hash)
          values ($1, $2, $3, $4, $5)
          returning id",
+        email.user_id,
+        email.kind,
+        email.recipient,
+        email.subject,
+        email.password_hash,
     )
-    .bind(email.user_id)
-    .bind(email.kind)
-    .bind(email.recipient)
-    .bind(email.subject)
-    .bind(email.password_hash)
     .fetch_one(db)
     .await
 }
@@ -49,14 +49,16 @@ pub async fn count_recent(
     kinds: &[&str],
     window_secs: i64,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "select count(*) from email_outbox
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!" from email_outbox
          where user_id = $1 and kind = any($2)
-           and created_at > now() - make_interval(secs => $3)",
+           and created_at > now() - make_interval(secs => $3)"#,
+        user_id,
+        // The macro checks a `text[]` argument only as `&[String]`: `as` keeps the
+        // borrowed strings and skips that check (PostgreSQL still types it).
+        kinds as &[&str],
+        window_secs as f64,
     )
-    .bind(user_id)
-    .bind(kinds)
-    .bind(window_secs as f64)
     .fetch_one(db)
     .await
 }
@@ -69,7 +71,8 @@ pub async fn claim_due(
     limit: i64,
     lease_secs: i64,
 ) -> sqlx::Result<Vec<OutboxEmail>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        OutboxEmail,
         "with due as (
              select id from email_outbox
              where status = 'pending' and next_attempt_at <= now()
@@ -83,23 +86,23 @@ pub async fn claim_due(
          from due
          where e.id = due.id
          returning e.id, e.user_id, e.kind, e.recipient, e.password_hash, e.attempts, e.created_at",
+        limit,
+        lease_secs as f64,
     )
-    .bind(limit)
-    .bind(lease_secs as f64)
     .fetch_all(db)
     .await
 }
 
 /// Records the send. The password hash has moved into the link's token by now.
 pub async fn mark_sent(db: impl PgExecutor<'_>, id: i64, message_id: &str) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update email_outbox
          set status = 'sent', sent_at = now(), ses_message_id = $2, last_error = null,
              password_hash = null
          where id = $1",
+        id,
+        message_id,
     )
-    .bind(id)
-    .bind(message_id)
     .execute(db)
     .await?;
     Ok(())
@@ -111,14 +114,14 @@ pub async fn mark_retry(
     error: &str,
     delay_secs: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update email_outbox
          set last_error = $2, next_attempt_at = now() + make_interval(secs => $3)
          where id = $1",
+        id,
+        error,
+        delay_secs as f64,
     )
-    .bind(id)
-    .bind(error)
-    .bind(delay_secs as f64)
     .execute(db)
     .await?;
     Ok(())
@@ -139,14 +142,14 @@ async fn finish_unsent(
     status: &str,
     reason: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update email_outbox
          set status = $2, last_error = $3, password_hash = null
          where id = $1",
+        id,
+        status,
+        reason,
     )
-    .bind(id)
-    .bind(status)
-    .bind(reason)
     .execute(db)
     .await?;
     Ok(())
@@ -155,7 +158,7 @@ async fn finish_unsent(
 /// Deletes up to `limit` emails queued more than `days` ago that are no longer pending
 /// (sent, failed or skipped); returns how many. Pending ones are never pruned.
 pub async fn prune_finished(db: impl PgExecutor<'_>, days: u32, limit: i64) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "delete from email_outbox where id in (
              select id from email_outbox
              where status <> 'pending' and created_at < now() - make_interval(days => $1)
@@ -163,9 +166,9 @@ pub async fn prune_finished(db: impl PgExecutor<'_>, days: u32, limit: i64) -> s
              limit $2
              for update skip locked
          )",
+        days as i32,
+        limit,
     )
-    .bind(days as i32)
-    .bind(limit)
     .execute(db)
     .await?;
     Ok(done.rows_affected())

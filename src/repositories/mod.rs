@@ -8,6 +8,7 @@ pub mod digest_history;
 pub mod digest_jobs;
 pub mod digest_runs;
 pub mod email_outbox;
+pub mod health;
 pub mod market;
 pub mod metrics;
 pub mod operations;

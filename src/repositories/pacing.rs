@@ -7,14 +7,14 @@ use sqlx::PgExecutor;
 /// One statement on one row: the row lock is held for microseconds. The database clock
 /// decides, so a worker whose clock is off paces like the others.
 pub async fn reserve(db: impl PgExecutor<'_>, name: &str, interval_secs: f64) -> sqlx::Result<f64> {
-    sqlx::query_scalar(
-        "update send_pacing
+    sqlx::query_scalar!(
+        r#"update send_pacing
          set tat = greatest(tat, clock_timestamp()) + make_interval(secs => $2)
          where name = $1
-         returning extract(epoch from (tat - make_interval(secs => $2) - clock_timestamp()))::float8",
+         returning extract(epoch from (tat - make_interval(secs => $2) - clock_timestamp()))::float8 as "delay_secs!""#,
+        name,
+        interval_secs,
     )
-    .bind(name)
-    .bind(interval_secs)
     .fetch_one(db)
     .await
 }

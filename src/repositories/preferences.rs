@@ -2,7 +2,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct PreferencesRow {
     pub time_zone: String,
     pub send_time: NaiveTime,
@@ -19,11 +19,13 @@ pub async fn insert_default(
     user_id: Uuid,
     time_zone: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("insert into preferences (user_id, time_zone) values ($1, $2)")
-        .bind(user_id)
-        .bind(time_zone)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "insert into preferences (user_id, time_zone) values ($1, $2)",
+        user_id,
+        time_zone,
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -33,21 +35,23 @@ pub async fn get_for_update(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
 ) -> sqlx::Result<Option<PreferencesRow>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        PreferencesRow,
         "select time_zone, send_time, days, paused, include_news, include_earnings, next_send_at, updated_at
          from preferences where user_id = $1 for update",
+        user_id,
     )
-    .bind(user_id)
     .fetch_optional(db)
     .await
 }
 
 pub async fn get(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Option<PreferencesRow>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        PreferencesRow,
         "select time_zone, send_time, days, paused, include_news, include_earnings, next_send_at, updated_at
          from preferences where user_id = $1",
+        user_id,
     )
-    .bind(user_id)
     .fetch_optional(db)
     .await
 }
@@ -57,7 +61,8 @@ pub async fn update(
     user_id: Uuid,
     row: &PreferencesRow,
 ) -> sqlx::Result<PreferencesRow> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        PreferencesRow,
         "update preferences set
             time_zone = $2, send_time = $3, days = $4, paused = $5,
             include_news = $6, include_earnings = $7, next_send_at = $8, updated_at = now(),
@@ -65,15 +70,15 @@ pub async fn update(
             unsubscribed_at = case when $5 then unsubscribed_at end
          where user_id = $1
          returning time_zone, send_time, days, paused, include_news, include_earnings, next_send_at, updated_at",
+        user_id,
+        row.time_zone,
+        row.send_time,
+        row.days,
+        row.paused,
+        row.include_news,
+        row.include_earnings,
+        row.next_send_at,
     )
-    .bind(user_id)
-    .bind(&row.time_zone)
-    .bind(row.send_time)
-    .bind(&row.days)
-    .bind(row.paused)
-    .bind(row.include_news)
-    .bind(row.include_earnings)
-    .bind(row.next_send_at)
     .fetch_one(db)
     .await
 }
@@ -81,13 +86,13 @@ pub async fn update(
 /// Stops the schedule after an unsubscribe: paused, no next send, and when.
 /// False when there is no such account.
 pub async fn unsubscribe(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update preferences
          set paused = true, next_send_at = null, unsubscribed_at = coalesce(unsubscribed_at, now()),
              updated_at = now()
          where user_id = $1",
+        user_id,
     )
-    .bind(user_id)
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -11,12 +11,13 @@ pub async fn recipients_of(
     db: impl PgExecutor<'_>,
     ses_message_id: &str,
 ) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "select recipient from email_outbox where ses_message_id = $1
+    // sqlx cannot tell whether a union's column may be null; neither side is here.
+    sqlx::query_scalar!(
+        r#"select recipient as "recipient!" from email_outbox where ses_message_id = $1
          union
-         select recipient from digest_jobs where ses_message_id = $1 and recipient is not null",
+         select recipient from digest_jobs where ses_message_id = $1 and recipient is not null"#,
+        ses_message_id,
     )
-    .bind(ses_message_id)
     .fetch_all(db)
     .await
 }

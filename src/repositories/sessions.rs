@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct SessionUser {
     pub user_id: Uuid,
     pub email: String,
@@ -17,16 +17,16 @@ pub async fn insert(
     user_agent: Option<&str>,
     credential_version: i64,
 ) -> sqlx::Result<DateTime<Utc>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "insert into sessions (id_hash, user_id, expires_at, user_agent, credential_version)
          values ($1, $2, now() + make_interval(secs => $3), $4, $5)
          returning expires_at",
+        id_hash,
+        user_id,
+        ttl_secs as f64,
+        user_agent,
+        credential_version,
     )
-    .bind(id_hash)
-    .bind(user_id)
-    .bind(ttl_secs as f64)
-    .bind(user_agent)
-    .bind(credential_version)
     .fetch_one(db)
     .await
 }
@@ -37,9 +37,10 @@ pub async fn find_live(
     db: impl PgExecutor<'_>,
     id_hash: &[u8],
 ) -> sqlx::Result<Option<SessionUser>> {
-    sqlx::query_as(
-        // `last_seen_at` is refreshed at most every five minutes, so an authenticated
-        // request is a read, not a row write each time.
+    // `last_seen_at` is refreshed at most every five minutes, so an authenticated
+    // request is a read, not a row write each time.
+    sqlx::query_as!(
+        SessionUser,
         "with live as (
              select s.user_id, u.email, s.expires_at
              from sessions s join users u on u.id = s.user_id
@@ -51,15 +52,14 @@ pub async fn find_live(
                and exists (select 1 from live)
          )
          select user_id, email, expires_at from live",
+        id_hash,
     )
-    .bind(id_hash)
     .fetch_optional(db)
     .await
 }
 
 pub async fn delete(db: impl PgExecutor<'_>, id_hash: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("delete from sessions where id_hash = $1")
-        .bind(id_hash)
+    sqlx::query!("delete from sessions where id_hash = $1", id_hash)
         .execute(db)
         .await?;
     Ok(())
@@ -71,11 +71,11 @@ pub async fn delete_for_user(
     user_id: Uuid,
     keep: Option<&[u8]>,
 ) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "delete from sessions where user_id = $1 and ($2::bytea is null or id_hash <> $2)",
+        user_id,
+        keep,
     )
-    .bind(user_id)
-    .bind(keep)
     .execute(db)
     .await?;
     Ok(done.rows_affected())
@@ -88,16 +88,18 @@ pub async fn set_credential_version(
     id_hash: &[u8],
     credential_version: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("update sessions set credential_version = $2 where id_hash = $1")
-        .bind(id_hash)
-        .bind(credential_version)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "update sessions set credential_version = $2 where id_hash = $1",
+        id_hash,
+        credential_version,
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
 pub async fn purge_expired(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "delete from sessions s using users u
          where s.user_id = u.id
            and (s.expires_at < now() or s.credential_version <> u.credential_version)",

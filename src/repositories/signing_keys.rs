@@ -7,15 +7,14 @@ pub async fn get_or_create(
     name: &str,
     candidate: &str,
 ) -> sqlx::Result<String> {
-    sqlx::query(
+    sqlx::query!(
         "insert into signing_keys (name, secret) values ($1, $2) on conflict (name) do nothing",
+        name,
+        candidate,
     )
-    .bind(name)
-    .bind(candidate)
     .execute(db)
     .await?;
-    sqlx::query_scalar("select secret from signing_keys where name = $1")
-        .bind(name)
+    sqlx::query_scalar!("select secret from signing_keys where name = $1", name)
         .fetch_one(db)
         .await
 }

@@ -17,37 +17,41 @@ pub async fn suppress(
     detail: Option<&str>,
     sns_message_id: Option<&str>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into suppressed_addresses (email, reason, detail, sns_message_id)
          values ($1, $2, $3, $4)
          on conflict (email) do nothing",
+        email,
+        reason,
+        detail,
+        sns_message_id,
     )
-    .bind(email)
-    .bind(reason)
-    .bind(detail)
-    .bind(sns_message_id)
     .execute(db)
     .await?;
     Ok(())
 }
 
 pub async fn is_suppressed(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar("select exists (select 1 from suppressed_addresses where email = $1)")
-        .bind(email)
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from suppressed_addresses where email = $1) as "suppressed!""#,
+        email,
+    )
+    .fetch_one(db)
+    .await
 }
 
 /// Why the address is suppressed (`bounce`, `complaint` or `manual`); `None` when it
 /// is not.
 pub async fn reason_for(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("select reason from suppressed_addresses where email = $1")
-        .bind(email)
-        .fetch_optional(db)
-        .await
+    sqlx::query_scalar!(
+        "select reason from suppressed_addresses where email = $1",
+        email
+    )
+    .fetch_optional(db)
+    .await
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct SuppressionRow {
     pub email: String,
     pub reason: String,
@@ -64,16 +68,17 @@ pub async fn list(
     limit: i64,
 ) -> sqlx::Result<Vec<SuppressionRow>> {
     let (before_at, before_email) = before.unzip();
-    sqlx::query_as(
+    sqlx::query_as!(
+        SuppressionRow,
         "select email, reason, detail, suppressed_at
          from suppressed_addresses
          where $1::timestamptz is null or (suppressed_at, email) < ($1, $2)
          order by suppressed_at desc, email desc
          limit $3",
+        before_at,
+        before_email,
+        limit,
     )
-    .bind(before_at)
-    .bind(before_email)
-    .bind(limit)
     .fetch_all(db)
     .await
 }
@@ -81,8 +86,10 @@ pub async fn list(
 /// Lifts the suppression of an address; its reason when there was one, `None` when
 /// the address was not suppressed.
 pub async fn lift(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("delete from suppressed_addresses where email = $1 returning reason")
-        .bind(email)
-        .fetch_optional(db)
-        .await
+    sqlx::query_scalar!(
+        "delete from suppressed_addresses where email = $1 returning reason",
+        email,
+    )
+    .fetch_optional(db)
+    .await
 }

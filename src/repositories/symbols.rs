@@ -1,6 +1,6 @@
 use sqlx::PgExecutor;
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SymbolRow {
     pub symbol: String,
     pub display_symbol: String,
@@ -14,11 +14,11 @@ pub async fn cached_search(
     query: &str,
     max_age_secs: i64,
 ) -> sqlx::Result<Option<serde_json::Value>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "select results from symbol_searches where query = $1 and fetched_at > now() - make_interval(secs => $2)",
+        query,
+        max_age_secs as f64,
     )
-    .bind(query)
-    .bind(max_age_secs as f64)
     .fetch_optional(db)
     .await
 }
@@ -28,22 +28,24 @@ pub async fn store_search(
     query: &str,
     results: &serde_json::Value,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into symbol_searches (query, results) values ($1, $2)
          on conflict (query) do update set results = excluded.results, fetched_at = now()",
+        query,
+        results,
     )
-    .bind(query)
-    .bind(results)
     .execute(db)
     .await?;
     Ok(())
 }
 
 pub async fn known(db: impl PgExecutor<'_>, symbol: &str) -> sqlx::Result<bool> {
-    let found: Option<i32> = sqlx::query_scalar("select 1 from symbol_directory where symbol = $1")
-        .bind(symbol)
-        .fetch_optional(db)
-        .await?;
+    let found = sqlx::query_scalar!(
+        r#"select true as "found!" from symbol_directory where symbol = $1"#,
+        symbol,
+    )
+    .fetch_optional(db)
+    .await?;
     Ok(found.is_some())
 }
 
@@ -55,16 +57,18 @@ pub async fn remember(db: impl PgExecutor<'_>, rows: &[SymbolRow]) -> sqlx::Resu
     let displays: Vec<&str> = rows.iter().map(|r| r.display_symbol.as_str()).collect();
     let descriptions: Vec<&str> = rows.iter().map(|r| r.description.as_str()).collect();
     let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
-    sqlx::query(
+    sqlx::query!(
         "insert into symbol_directory (symbol, display_symbol, description, kind)
          select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])
          on conflict (symbol) do update set display_symbol = excluded.display_symbol,
              description = excluded.description, kind = excluded.kind, seen_at = now()",
+        // The macro checks a `text[]` argument only as `&[String]`: `as` keeps the
+        // borrowed strings and skips that check (the SQL casts type them).
+        &symbols as &[&str],
+        &displays as &[&str],
+        &descriptions as &[&str],
+        &kinds as &[&str],
     )
-    .bind(symbols)
-    .bind(displays)
-    .bind(descriptions)
-    .bind(kinds)
     .execute(db)
     .await?;
     Ok(())
@@ -72,7 +76,7 @@ pub async fn remember(db: impl PgExecutor<'_>, rows: &[SymbolRow]) -> sqlx::Resu
 
 /// Deletes up to `limit` cached searches fetched more than `days` ago; returns how many.
 pub async fn prune_searches(db: impl PgExecutor<'_>, days: u32, limit: i64) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "delete from symbol_searches where query in (
              select query from symbol_searches
              where fetched_at < now() - make_interval(days => $1)
@@ -80,9 +84,9 @@ pub async fn prune_searches(db: impl PgExecutor<'_>, days: u32, limit: i64) -> s
              limit $2
              for update skip locked
          )",
+        days as i32,
+        limit,
     )
-    .bind(days as i32)
-    .bind(limit)
     .execute(db)
     .await?;
     Ok(done.rows_affected())

@@ -27,17 +27,17 @@ pub async fn insert(
     ttl_secs: i64,
     password_hash: Option<&str>,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "insert into email_tokens (token_hash, user_id, purpose, expires_at, password_hash)
          select $1, u.id, $3, now() + make_interval(secs => $4), $5
          from users u
          where u.id = $2 and ($3 <> 'confirm_email' or u.confirmed_at is null)",
+        token_hash,
+        user_id,
+        purpose.as_str(),
+        ttl_secs as f64,
+        password_hash,
     )
-    .bind(token_hash)
-    .bind(user_id)
-    .bind(purpose.as_str())
-    .bind(ttl_secs as f64)
-    .bind(password_hash)
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -49,18 +49,18 @@ pub async fn peek(
     token_hash: &[u8],
     purpose: Purpose,
 ) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "select user_id from email_tokens
          where token_hash = $1 and purpose = $2 and used_at is null and expires_at > now()",
+        token_hash,
+        purpose.as_str(),
     )
-    .bind(token_hash)
-    .bind(purpose.as_str())
     .fetch_optional(db)
     .await
 }
 
 /// A used-up link: whose it was, and for a confirmation the password hash it carries.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct Consumed {
     pub user_id: Uuid,
     pub password_hash: Option<String>,
@@ -73,13 +73,14 @@ pub async fn consume(
     token_hash: &[u8],
     purpose: Purpose,
 ) -> sqlx::Result<Option<Consumed>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Consumed,
         "update email_tokens set used_at = now()
          where token_hash = $1 and purpose = $2 and used_at is null and expires_at > now()
          returning user_id, password_hash",
+        token_hash,
+        purpose.as_str(),
     )
-    .bind(token_hash)
-    .bind(purpose.as_str())
     .fetch_optional(db)
     .await
 }
@@ -91,12 +92,12 @@ pub async fn retire_all(
     user_id: Uuid,
     purpose: Purpose,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update email_tokens set used_at = now()
          where user_id = $1 and purpose = $2 and used_at is null",
+        user_id,
+        purpose.as_str(),
     )
-    .bind(user_id)
-    .bind(purpose.as_str())
     .execute(db)
     .await?;
     Ok(())
@@ -105,7 +106,7 @@ pub async fn retire_all(
 pub async fn purge_expired(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
     // Kept a day past expiry so "this link expired" and "already used" stay
     // distinguishable in support conversations.
-    let done = sqlx::query("delete from email_tokens where expires_at < now() - interval '1 day'")
+    let done = sqlx::query!("delete from email_tokens where expires_at < now() - interval '1 day'")
         .execute(db)
         .await?;
     Ok(done.rows_affected())

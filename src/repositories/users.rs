@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use crate::domain::EmailAddress;
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct UserRow {
     pub id: Uuid,
     pub email: String,
@@ -20,21 +20,23 @@ pub async fn find_by_email(
     db: impl PgExecutor<'_>,
     email: &EmailAddress,
 ) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        UserRow,
         "select id, email, password_hash, confirmed_at, created_at, credential_version
          from users where email = $1",
+        email.as_ref(),
     )
-    .bind(email.as_ref())
     .fetch_optional(db)
     .await
 }
 
 pub async fn find_by_id(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        UserRow,
         "select id, email, password_hash, confirmed_at, created_at, credential_version
          from users where id = $1",
+        id,
     )
-    .bind(id)
     .fetch_optional(db)
     .await
 }
@@ -46,13 +48,13 @@ pub async fn insert(
     email: &EmailAddress,
     password_hash: &str,
 ) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "insert into users (email, password_hash) values ($1, $2)
          on conflict (email) do nothing
          returning id",
+        email.as_ref(),
+        password_hash,
     )
-    .bind(email.as_ref())
-    .bind(password_hash)
     .fetch_optional(db)
     .await
 }
@@ -60,19 +62,21 @@ pub async fn insert(
 /// Locks the user's row until the transaction ends: serialises read-check-write
 /// sequences (such as the watchlist size limit) per user.
 pub async fn lock(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<bool> {
-    let found: Option<i32> = sqlx::query_scalar("select 1 from users where id = $1 for update")
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
+    let found = sqlx::query_scalar!(
+        r#"select true as "found!" from users where id = $1 for update"#,
+        id
+    )
+    .fetch_optional(db)
+    .await?;
     Ok(found.is_some())
 }
 
 pub async fn mark_confirmed(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update users set confirmed_at = coalesce(confirmed_at, now()), updated_at = now()
          where id = $1",
+        id,
     )
-    .bind(id)
     .execute(db)
     .await?;
     Ok(())
@@ -85,15 +89,15 @@ pub async fn update_password(
     id: Uuid,
     password_hash: Option<&str>,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "update users
          set password_hash = coalesce($2, password_hash),
              credential_version = credential_version + 1, updated_at = now()
          where id = $1
          returning credential_version",
+        id,
+        password_hash,
     )
-    .bind(id)
-    .bind(password_hash)
     .fetch_one(db)
     .await
 }
@@ -105,7 +109,7 @@ pub async fn purge_unconfirmed(
     days: u32,
     limit: i64,
 ) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "delete from users where id in (
              select id from users
              where confirmed_at is null and created_at < now() - make_interval(days => $1)
@@ -113,9 +117,9 @@ pub async fn purge_unconfirmed(
              limit $2
              for update skip locked
          )",
+        days as i32,
+        limit,
     )
-    .bind(days as i32)
-    .bind(limit)
     .execute(db)
     .await?;
     Ok(done.rows_affected())
@@ -123,8 +127,7 @@ pub async fn purge_unconfirmed(
 
 /// Deletes the account; every table referencing it cascades.
 pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<bool> {
-    let done = sqlx::query("delete from users where id = $1")
-        .bind(id)
+    let done = sqlx::query!("delete from users where id = $1", id)
         .execute(db)
         .await?;
     Ok(done.rows_affected() == 1)

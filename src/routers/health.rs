@@ -8,6 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, Problem};
+use crate::repositories;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -52,7 +53,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
             dead.join(", ")
         )));
     }
-    let ping = sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.db);
+    let ping = repositories::health::ping(&state.db);
     match tokio::time::timeout(Duration::from_secs(2), ping).await {
         Ok(Ok(_)) => Ok(Json(Status {
             status: "ready".into(),

@@ -20,6 +20,7 @@ use sqlx::Connection as _;
 use crate::clients::finnhub::{FinnhubError, RawResponse};
 use crate::domain::Symbol;
 use crate::domain::market::{Endpoint, MarketSource};
+use crate::repositories::advisory_locks;
 use crate::repositories::market::{self, RawInsert, RunRow, RunTotals};
 use crate::state::AppState;
 use typing::TypingError;
@@ -182,10 +183,7 @@ impl ExtractionLock {
         let mut conn = sqlx::PgConnection::connect_with(&state.db.connect_options())
             .await
             .context("opening the extraction lock connection")?;
-        let locked: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
-            .bind(EXTRACTION_LOCK)
-            .fetch_one(&mut conn)
-            .await?;
+        let locked = advisory_locks::try_lock(&mut conn, EXTRACTION_LOCK).await?;
         Ok(locked.then_some(Self(conn)))
     }
 
