@@ -48,9 +48,10 @@ pub struct FieldError {
     pub message: String,
 }
 
+// Listed in the OpenAPI document as the `ProblemKind` schema: the web page's
+// TypeScript takes the slugs from there (web/src/api/problem.ts).
 /// The kinds of problem this API answers with: the `<slug>` of a problem's `type`,
-/// `urn:quotidian:problem:<slug>`. Listed in the OpenAPI document as the `ProblemKind`
-/// schema, from which the web page's TypeScript takes them.
+/// `urn:quotidian:problem:<slug>`.
 #[derive(
     Debug,
     Clone,

@@ -7,13 +7,15 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
+use crate::domain::SuppressionReason;
+
 /// Suppresses an address. Idempotent: SNS delivers at least once, so the same event
 /// may arrive twice, and a later event for an address that is already suppressed
 /// leaves the first reason and time in place (it is in the log).
 pub async fn suppress(
     db: impl PgExecutor<'_>,
     email: &str,
-    reason: &str,
+    reason: SuppressionReason,
     detail: Option<&str>,
     sns_message_id: Option<&str>,
 ) -> sqlx::Result<()> {
@@ -38,9 +40,11 @@ pub async fn is_suppressed(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result
         .await
 }
 
-/// Why the address is suppressed (`bounce`, `complaint` or `manual`); `None` when it
-/// is not.
-pub async fn reason_for(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<String>> {
+/// Why the address is suppressed; `None` when it is not.
+pub async fn reason_for(
+    db: impl PgExecutor<'_>,
+    email: &str,
+) -> sqlx::Result<Option<SuppressionReason>> {
     sqlx::query_scalar("select reason from suppressed_addresses where email = $1")
         .bind(email)
         .fetch_optional(db)
@@ -50,7 +54,7 @@ pub async fn reason_for(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Op
 #[derive(Debug, sqlx::FromRow)]
 pub struct SuppressionRow {
     pub email: String,
-    pub reason: String,
+    pub reason: SuppressionReason,
     pub detail: Option<String>,
     pub suppressed_at: DateTime<Utc>,
 }
@@ -80,7 +84,7 @@ pub async fn list(
 
 /// Lifts the suppression of an address; its reason when there was one, `None` when
 /// the address was not suppressed.
-pub async fn lift(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<String>> {
+pub async fn lift(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<SuppressionReason>> {
     sqlx::query_scalar("delete from suppressed_addresses where email = $1 returning reason")
         .bind(email)
         .fetch_optional(db)
