@@ -1480,21 +1480,23 @@ export interface components {
             symbols: components["schemas"]["WatchlistItem"][];
         };
         /**
+         * @description What a notification came to: `suppressed`, `reconciled` (an event that settled a
+         *     digest whose SES outcome was unknown; a bounce may also do so and then says
+         *     `suppressed`), `recorded` (an event about a digest still being sent, kept as
+         *     evidence), `ignored` (a transient bounce, a delivery of a digest known to be sent,
+         *     an SES test message, or a bounce or complaint about mail we did not send to that
+         *     address), `subscription_confirmed` or `unsubscribed`.
+         * @enum {string}
+         */
+        WebhookOutcome: "suppressed" | "reconciled" | "recorded" | "ignored" | "subscription_confirmed" | "unsubscribed";
+        /**
          * @example {
          *       "outcome": "suppressed",
          *       "suppressed": 1
          *     }
          */
         WebhookReceipt: {
-            /**
-             * @description `suppressed`, `reconciled` (an event that settled a digest whose SES outcome was
-             *     unknown; a bounce may also do so and then says `suppressed`), `recorded` (an
-             *     event about a digest still being sent, kept as evidence), `ignored` (a transient
-             *     bounce, a delivery of a digest known to be sent, an SES test message, or a bounce
-             *     or complaint about mail we did not send to that address),
-             *     `subscription_confirmed` or `unsubscribed`.
-             */
-            outcome: string;
+            outcome: components["schemas"]["WebhookOutcome"];
             /** @description Addresses this message suppressed (they may have been suppressed already). */
             suppressed: number;
         };
