@@ -156,7 +156,7 @@ async fn bench(ses: String, people: i64) {
     etl::run(
         &state,
         RunOptions {
-            trigger: "bench".into(),
+            trigger: quotidian::domain::EtlTrigger::Cli,
             symbols: None,
         },
         &NoProgress,
@@ -171,9 +171,13 @@ async fn bench(ses: String, people: i64) {
     let rss_start = common::proc_status_mib("VmRSS:");
     let cpu_start = cpu_seconds();
     let started = Instant::now();
-    let report = schedule::schedule_due(&state, "manual", chrono::Utc::now())
-        .await
-        .unwrap();
+    let report = schedule::schedule_due(
+        &state,
+        quotidian::domain::DigestTrigger::Manual,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
     let scheduled_in = started.elapsed();
     let counter = Counter(AtomicU64::new(0));
     let batch = workers::digests::batch_size(&state);

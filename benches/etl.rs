@@ -233,7 +233,7 @@ async fn scenario(name: &str) {
         let outcome = etl::run(
             &state,
             RunOptions {
-                trigger: "bench".into(),
+                trigger: quotidian::domain::EtlTrigger::Cli,
                 symbols: None,
             },
             &NoProgress,

@@ -26,7 +26,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
     "errors": [{"field": "email", "message": "is not a valid email address"}]
 }))]
 pub struct Problem {
-    /// Stable identifier of the kind of problem, `urn:quotidian:problem:<slug>`.
+    /// Stable identifier of the kind of problem, `urn:quotidian:problem:<slug>`, where
+    /// `<slug>` is one of the `ProblemKind` values.
     #[serde(rename = "type")]
     pub kind: String,
     /// Short, human-readable summary of the kind of problem.
@@ -47,31 +48,63 @@ pub struct FieldError {
     pub message: String,
 }
 
-/// The problem kinds this API answers with (the `<slug>` of `type`).
-pub mod kinds {
-    pub const MALFORMED_REQUEST: &str = "malformed-request";
-    pub const VALIDATION: &str = "validation";
-    pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported-media-type";
-    pub const PAYLOAD_TOO_LARGE: &str = "payload-too-large";
-    pub const UNAUTHENTICATED: &str = "unauthenticated";
-    pub const INVALID_CREDENTIALS: &str = "invalid-credentials";
-    pub const EMAIL_NOT_CONFIRMED: &str = "email-not-confirmed";
-    pub const INVALID_TOKEN: &str = "invalid-token";
-    pub const FORBIDDEN: &str = "forbidden";
-    pub const CROSS_SITE_REQUEST: &str = "cross-site-request";
-    pub const NOT_FOUND: &str = "not-found";
-    pub const METHOD_NOT_ALLOWED: &str = "method-not-allowed";
-    pub const ALREADY_EXISTS: &str = "already-exists";
-    pub const LIMIT_REACHED: &str = "limit-reached";
-    pub const TOO_MANY_REQUESTS: &str = "too-many-requests";
-    pub const INTERNAL: &str = "internal";
-    pub const UNAVAILABLE: &str = "unavailable";
+// Listed in the OpenAPI document as the `ProblemKind` schema: the web page's
+// TypeScript takes the slugs from there (web/src/api/problem.ts).
+/// The kinds of problem this API answers with: the `<slug>` of a problem's `type`,
+/// `urn:quotidian:problem:<slug>`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    ToSchema,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum ProblemKind {
+    MalformedRequest,
+    Validation,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    Unauthenticated,
+    InvalidCredentials,
+    EmailNotConfirmed,
+    InvalidToken,
+    Forbidden,
+    CrossSiteRequest,
+    NotFound,
+    MethodNotAllowed,
+    AlreadyExists,
+    LimitReached,
+    TooManyRequests,
+    Internal,
+    Unavailable,
 }
+
+impl ProblemKind {
+    /// The slug, e.g. `cross-site-request`.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The problem's `type`: `urn:quotidian:problem:<slug>`.
+    pub fn urn(self) -> String {
+        format!("{PROBLEM_URN_PREFIX}{self}")
+    }
+}
+
+pub const PROBLEM_URN_PREFIX: &str = "urn:quotidian:problem:";
 
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    kind: &'static str,
+    kind: ProblemKind,
     title: &'static str,
     detail: String,
     errors: Vec<FieldError>,
@@ -83,7 +116,7 @@ pub struct ApiError {
 impl ApiError {
     fn new(
         status: StatusCode,
-        kind: &'static str,
+        kind: ProblemKind,
         title: &'static str,
         detail: impl Into<String>,
     ) -> Self {
@@ -101,7 +134,7 @@ impl ApiError {
     pub fn malformed(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            kinds::MALFORMED_REQUEST,
+            ProblemKind::MalformedRequest,
             "The request could not be read",
             detail,
         )
@@ -115,7 +148,7 @@ impl ApiError {
             .join("; ");
         let mut err = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            kinds::VALIDATION,
+            ProblemKind::Validation,
             "Your request has invalid fields",
             detail,
         );
@@ -126,7 +159,7 @@ impl ApiError {
     pub fn unauthenticated() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            kinds::UNAUTHENTICATED,
+            ProblemKind::Unauthenticated,
             "You need to log in",
             "This needs a valid session: log in first (your session may have expired).",
         )
@@ -135,7 +168,7 @@ impl ApiError {
     pub fn invalid_credentials() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            kinds::INVALID_CREDENTIALS,
+            ProblemKind::InvalidCredentials,
             "Wrong email or password",
             "The email address or password is not right.",
         )
@@ -144,7 +177,7 @@ impl ApiError {
     pub fn email_not_confirmed() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            kinds::EMAIL_NOT_CONFIRMED,
+            ProblemKind::EmailNotConfirmed,
             "Email address not confirmed",
             "Confirm your email address through the link we sent you; sign up again to get a new link.",
         )
@@ -153,7 +186,7 @@ impl ApiError {
     pub fn invalid_token() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            kinds::INVALID_TOKEN,
+            ProblemKind::InvalidToken,
             "This link is not valid",
             "The link is unknown, already used or expired; ask for a new one.",
         )
@@ -162,7 +195,7 @@ impl ApiError {
     pub fn forbidden() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            kinds::FORBIDDEN,
+            ProblemKind::Forbidden,
             "Not allowed",
             "Your account may not use this resource.",
         )
@@ -172,7 +205,7 @@ impl ApiError {
     pub fn forbidden_with(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            kinds::FORBIDDEN,
+            ProblemKind::Forbidden,
             "Not allowed",
             detail,
         )
@@ -182,20 +215,25 @@ impl ApiError {
     pub fn cross_site_request() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            kinds::CROSS_SITE_REQUEST,
+            ProblemKind::CrossSiteRequest,
             "Cross-site request refused",
             "This change was sent from another site, so it was refused. Make it from Quotidian's own page.",
         )
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, kinds::NOT_FOUND, "Not found", detail)
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ProblemKind::NotFound,
+            "Not found",
+            detail,
+        )
     }
 
     pub fn method_not_allowed() -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            kinds::METHOD_NOT_ALLOWED,
+            ProblemKind::MethodNotAllowed,
             "Method not allowed",
             "This resource does not support that HTTP method.",
         )
@@ -204,7 +242,7 @@ impl ApiError {
     pub fn already_exists(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::CONFLICT,
-            kinds::ALREADY_EXISTS,
+            ProblemKind::AlreadyExists,
             "Already exists",
             detail,
         )
@@ -213,7 +251,7 @@ impl ApiError {
     pub fn limit_reached(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::CONFLICT,
-            kinds::LIMIT_REACHED,
+            ProblemKind::LimitReached,
             "Limit reached",
             detail,
         )
@@ -222,7 +260,7 @@ impl ApiError {
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
         let mut err = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
-            kinds::TOO_MANY_REQUESTS,
+            ProblemKind::TooManyRequests,
             "Too many attempts",
             format!("Too many attempts; try again in {retry_after_secs} seconds."),
         );
@@ -233,7 +271,7 @@ impl ApiError {
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            kinds::UNAVAILABLE,
+            ProblemKind::Unavailable,
             "Service unavailable",
             detail,
         )
@@ -243,7 +281,7 @@ impl ApiError {
         self.status
     }
 
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ProblemKind {
         self.kind
     }
 }
@@ -252,7 +290,7 @@ impl From<anyhow::Error> for ApiError {
     fn from(source: anyhow::Error) -> Self {
         let mut err = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            kinds::INTERNAL,
+            ProblemKind::Internal,
             "Something went wrong on our side",
             "An unexpected error occurred; it has been logged. Please try again.",
         );
@@ -298,7 +336,7 @@ impl ApiError {
     pub(crate) fn json_data(detail: String) -> Self {
         let mut err = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            kinds::VALIDATION,
+            ProblemKind::Validation,
             "Your request has invalid fields",
             detail.clone(),
         );
@@ -312,7 +350,7 @@ impl ApiError {
     pub(crate) fn unsupported_media_type() -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            kinds::UNSUPPORTED_MEDIA_TYPE,
+            ProblemKind::UnsupportedMediaType,
             "Unsupported media type",
             "Send the body as JSON with 'Content-Type: application/json'.",
         )
@@ -321,7 +359,7 @@ impl ApiError {
     fn json_body_too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            kinds::PAYLOAD_TOO_LARGE,
+            ProblemKind::PayloadTooLarge,
             "Request body too large",
             format!(
                 "The body is larger than this API accepts ({} KiB).",
@@ -367,7 +405,7 @@ impl From<BytesRejection> for ApiError {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Self::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                kinds::PAYLOAD_TOO_LARGE,
+                ProblemKind::PayloadTooLarge,
                 "Request body too large",
                 "The body is larger than this endpoint accepts.",
             )
@@ -417,10 +455,10 @@ impl IntoResponse for ApiError {
         if let Some(source) = &self.source {
             tracing::error!(error = ?source, "request failed");
         } else if self.status.is_server_error() {
-            tracing::error!(kind = self.kind, detail = %self.detail, "request failed");
+            tracing::error!(kind = self.kind.as_str(), detail = %self.detail, "request failed");
         }
         let body = Problem {
-            kind: format!("urn:quotidian:problem:{}", self.kind),
+            kind: self.kind.urn(),
             title: self.title.to_owned(),
             status: self.status.as_u16(),
             detail: self.detail,
@@ -465,6 +503,25 @@ impl From<crate::services::Error> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn problem_kinds_have_one_kebab_case_slug() {
+        use strum::VariantArray as _;
+        for &kind in ProblemKind::VARIANTS {
+            let slug = kind.as_str();
+            assert_eq!(serde_json::to_value(kind).unwrap(), slug);
+            assert_eq!(kind.to_string(), slug);
+            assert!(
+                slug.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{slug}"
+            );
+            assert_eq!(kind.urn(), format!("urn:quotidian:problem:{slug}"));
+        }
+        assert_eq!(
+            ProblemKind::CrossSiteRequest.urn(),
+            "urn:quotidian:problem:cross-site-request"
+        );
+    }
 
     #[test]
     fn pulls_field_names_out_of_serde_messages() {

@@ -13,6 +13,7 @@ use ::metrics::{Unit, counter, describe_counter, describe_gauge, describe_histog
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
 
+use crate::domain::DigestStatus;
 use crate::repositories;
 
 const DIGESTS: &str = "quotidian_digests_total";
@@ -106,16 +107,16 @@ pub fn worker_restarted(name: &'static str) {
     counter!(WORKER_RESTARTS, "worker" => name).increment(1);
 }
 
-/// One digest reached a final state. `outcome` is one of "sent", "failed", "skipped", "missed".
-pub fn digest_finished(outcome: &'static str) {
+/// One digest reached a final state (sent, failed, skipped, missed).
+pub fn digest_finished(outcome: DigestStatus) {
     handle();
-    counter!(DIGESTS, "outcome" => outcome).increment(1);
+    counter!(DIGESTS, "outcome" => outcome.as_str()).increment(1);
 }
 
-/// SES's events settled a digest whose outcome was unknown: "sent" or "failed".
-pub fn digest_reconciled(outcome: &'static str) {
+/// SES's events settled a digest whose outcome was unknown: sent or failed.
+pub fn digest_reconciled(outcome: DigestStatus) {
     handle();
-    counter!(DIGESTS_RECONCILED, "outcome" => outcome).increment(1);
+    counter!(DIGESTS_RECONCILED, "outcome" => outcome.as_str()).increment(1);
 }
 
 /// Time one SES SendEmail call took, and whether it succeeded ("ok", "throttled", "transient", "permanent", "unknown").
@@ -203,7 +204,7 @@ mod tests {
             finnhub_call("/quote", 429);
             finnhub_call("/quote", 200);
             finnhub_call("/quote", 0);
-            digest_finished("sent");
+            digest_finished(DigestStatus::Sent);
             ses_send(Duration::from_millis(40), "ok");
             ses_send(Duration::from_secs(3), "throttled");
             outbox_backlog("email", 7);
@@ -258,7 +259,7 @@ mod tests {
     #[test]
     fn the_global_handle_is_installed_once_and_renders() {
         assert!(std::ptr::eq(handle(), handle()));
-        digest_finished("missed");
+        digest_finished(DigestStatus::Missed);
         assert!(
             handle()
                 .render()

@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::clients::audit::S3AuditStore;
 use crate::config::Config;
+use crate::domain::DigestTrigger;
 use crate::repositories::{audit_outbox, digest_jobs};
 use crate::services::audit;
 use crate::services::digest::delivery::{self, BatchReport, DeliveryProgress, Outcome};
@@ -54,7 +55,7 @@ pub async fn run(
             "Using the built-in SAMPLE market data (no FINNHUB_API_KEY set): digests are labelled as sample data."
         );
     }
-    let scheduled = schedule::schedule_due(&state, "manual", Utc::now()).await?;
+    let scheduled = schedule::schedule_due(&state, DigestTrigger::Manual, Utc::now()).await?;
     let (waiting, _) = digest_jobs::unfinished(&state.db).await?;
     println!(
         "{} due, {} queued now, {} missed (due on a day that has ended); {} digests to send at {} a second.",

@@ -7,6 +7,7 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
+use crate::domain::EtlTrigger;
 use crate::domain::market::Endpoint;
 use crate::services::etl::{self, Progress, RunOptions, RunOutcome};
 use crate::startup;
@@ -77,7 +78,7 @@ pub async fn run(config: Config, rebuild: bool) -> anyhow::Result<Ended> {
     let outcome = etl::run(
         &state,
         RunOptions {
-            trigger: "cli".into(),
+            trigger: EtlTrigger::Cli,
             symbols: None,
         },
         &Bar(bar.clone()),
@@ -144,7 +145,7 @@ pub async fn run(config: Config, rebuild: bool) -> anyhow::Result<Ended> {
             failures.add_row(vec![
                 f.symbol.clone(),
                 f.endpoint.clone(),
-                f.outcome.clone(),
+                f.outcome.to_string(),
                 f.reason.clone(),
             ]);
         }

@@ -2,19 +2,34 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-/// Where market data came from: the real API, or the offline sample source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where market data came from: the real API, or the offline sample source
+/// (`etl_runs.source`, `raw_responses.source`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+    sqlx::Type,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum MarketSource {
     Finnhub,
     Sample,
 }
 
 impl MarketSource {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            MarketSource::Finnhub => "finnhub",
-            MarketSource::Sample => "sample",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 
     pub fn is_sample(&self) -> bool {

@@ -5,12 +5,16 @@ mod email;
 pub mod market;
 mod password;
 mod schedule;
+pub mod status;
 mod symbol;
 mod user;
 
 pub use email::EmailAddress;
 pub use password::Password;
 pub use schedule::{Days, Schedule, SendTime, TimeZone};
+pub use status::{
+    DigestStatus, DigestTrigger, EtlOutcome, EtlRunStatus, EtlTrigger, SuppressionReason,
+};
 pub use symbol::Symbol;
 pub use user::CurrentUser;
 

@@ -5,12 +5,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+use crate::domain::{DigestStatus, DigestTrigger};
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HistoryRow {
     pub id: i64,
     pub local_date: NaiveDate,
-    pub trigger: String,
-    pub status: String,
+    pub trigger: DigestTrigger,
+    pub status: DigestStatus,
     pub subject: Option<String>,
     pub last_error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
@@ -43,8 +45,8 @@ pub async fn history(
 pub struct SentDigestRow {
     pub id: i64,
     pub local_date: NaiveDate,
-    pub trigger: String,
-    pub status: String,
+    pub trigger: DigestTrigger,
+    pub status: DigestStatus,
     pub recipient: Option<String>,
     pub subject: Option<String>,
     pub html_body: Option<String>,

@@ -7,6 +7,8 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
+use crate::domain::{DigestStatus, DigestTrigger, SuppressionReason};
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DueUserRow {
     pub user_id: Uuid,
@@ -85,7 +87,7 @@ pub struct NewJobs {
     pub local_dates: Vec<NaiveDate>,
     pub due_ats: Vec<DateTime<Utc>>,
     /// `pending`, or `missed` for a local date that had already ended.
-    pub statuses: Vec<String>,
+    pub statuses: Vec<DigestStatus>,
     pub errors: Vec<Option<String>>,
 }
 
@@ -95,13 +97,13 @@ impl NewJobs {
         user_id: Uuid,
         local_date: NaiveDate,
         due_at: DateTime<Utc>,
-        status: &str,
+        status: DigestStatus,
         error: Option<String>,
     ) {
         self.user_ids.push(user_id);
         self.local_dates.push(local_date);
         self.due_ats.push(due_at);
-        self.statuses.push(status.to_owned());
+        self.statuses.push(status);
         self.errors.push(error);
     }
 
@@ -121,9 +123,9 @@ pub struct JobRecordRow {
     pub user_id: Uuid,
     pub local_date: NaiveDate,
     pub run_id: Option<i64>,
-    pub trigger: String,
+    pub trigger: DigestTrigger,
     pub due_at: DateTime<Utc>,
-    pub status: String,
+    pub status: DigestStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub content_hash: Option<String>,
@@ -142,7 +144,7 @@ pub(crate) const RECORD_COLUMNS: &str =
 pub async fn insert_jobs(
     tx: &mut PgConnection,
     run_id: Option<i64>,
-    trigger: &str,
+    trigger: DigestTrigger,
     jobs: &NewJobs,
 ) -> sqlx::Result<Vec<JobRecordRow>> {
     sqlx::query_as(&format!(
@@ -214,7 +216,7 @@ pub struct ClaimedJobRow {
     pub id: i64,
     pub user_id: Uuid,
     pub local_date: NaiveDate,
-    pub trigger: String,
+    pub trigger: DigestTrigger,
     pub attempts: i32,
 }
 
@@ -293,7 +295,7 @@ pub async fn finish(
     tx: &mut PgConnection,
     id: i64,
     attempts: i32,
-    status: &str,
+    status: DigestStatus,
     error: Option<&str>,
     ses_message_id: Option<&str>,
     outcome_unknown: bool,
@@ -437,7 +439,7 @@ pub struct RecipientRow {
     pub unsubscribed: bool,
     pub include_news: bool,
     pub include_earnings: bool,
-    pub suppressed: Option<String>,
+    pub suppressed: Option<SuppressionReason>,
 }
 
 pub async fn recipients(

@@ -5,7 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-pub async fn create_run(db: impl PgExecutor<'_>, trigger: &str) -> sqlx::Result<i64> {
+use crate::domain::{DigestStatus, DigestTrigger};
+
+pub async fn create_run(db: impl PgExecutor<'_>, trigger: DigestTrigger) -> sqlx::Result<i64> {
     sqlx::query_scalar("insert into digest_runs (trigger) values ($1) returning id")
         .bind(trigger)
         .fetch_one(db)
@@ -15,7 +17,7 @@ pub async fn create_run(db: impl PgExecutor<'_>, trigger: &str) -> sqlx::Result<
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RunRow {
     pub id: i64,
-    pub trigger: String,
+    pub trigger: DigestTrigger,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub due: i32,
@@ -47,7 +49,7 @@ pub async fn finish_run(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RunSummaryRow {
     pub id: i64,
-    pub trigger: String,
+    pub trigger: DigestTrigger,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub due: i32,
@@ -96,7 +98,7 @@ pub struct RunProblemRow {
     pub job_id: i64,
     pub user_id: Uuid,
     pub local_date: NaiveDate,
-    pub status: String,
+    pub status: DigestStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     /// The delivery record's key in the audit bucket; none while the job has no record.

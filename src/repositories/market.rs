@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::domain::market::{Endpoint, MarketSource, Typed};
+use crate::domain::{EtlOutcome, EtlRunStatus, EtlTrigger};
 
 pub struct RawInsert<'a> {
     pub run_id: Option<i64>,
@@ -18,7 +19,7 @@ pub struct RawInsert<'a> {
 #[derive(Debug, sqlx::FromRow)]
 pub struct RawRow {
     pub id: i64,
-    pub source: String,
+    pub source: MarketSource,
     pub endpoint: String,
     pub symbol: Option<String>,
     pub params: serde_json::Value,
@@ -319,9 +320,9 @@ pub struct RunRow {
     pub id: i64,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    pub status: String,
-    pub source: String,
-    pub trigger: String,
+    pub status: EtlRunStatus,
+    pub source: MarketSource,
+    pub trigger: EtlTrigger,
     pub symbols: i32,
     pub calls: i32,
     pub retries: i32,
@@ -334,7 +335,7 @@ pub struct RunRow {
 pub struct FailureRow {
     pub symbol: String,
     pub endpoint: String,
-    pub outcome: String,
+    pub outcome: EtlOutcome,
     pub reason: String,
     pub recorded_at: DateTime<Utc>,
 }
@@ -342,13 +343,13 @@ pub struct FailureRow {
 pub async fn start_run(
     db: impl PgExecutor<'_>,
     source: MarketSource,
-    trigger: &str,
+    trigger: EtlTrigger,
     symbols: i32,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "insert into etl_runs (source, trigger, symbols) values ($1, $2, $3) returning id",
     )
-    .bind(source.as_str())
+    .bind(source)
     .bind(trigger)
     .bind(symbols)
     .fetch_one(db)
@@ -360,7 +361,7 @@ pub async fn record_failure(
     run_id: i64,
     symbol: &str,
     endpoint: Endpoint,
-    outcome: &str,
+    outcome: EtlOutcome,
     reason: &str,
 ) -> sqlx::Result<()> {
     sqlx::query("insert into etl_failures (run_id, symbol, endpoint, outcome, reason) values ($1, $2, $3, $4, $5)")
@@ -375,7 +376,7 @@ pub async fn record_failure(
 }
 
 pub struct RunTotals {
-    pub status: &'static str,
+    pub status: EtlRunStatus,
     pub calls: i32,
     pub retries: i32,
     pub rate_limited: i32,

@@ -7,12 +7,13 @@ use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use super::digest_jobs::{JobRecordRow, RECORD_COLUMNS};
+use crate::domain::DigestStatus;
 
 /// The job an event's send token names, locked for the caller's transaction.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenJob {
     pub id: i64,
-    pub status: String,
+    pub status: DigestStatus,
     pub attempts: i32,
     pub recipient: Option<String>,
     pub outcome_unknown: bool,
@@ -94,7 +95,7 @@ pub async fn with_events(
 
 /// What SES's events proved about a send.
 pub struct Settlement<'a> {
-    pub status: &'a str,
+    pub status: DigestStatus,
     pub ses_message_id: &'a str,
     pub sent_at: Option<DateTime<Utc>>,
     pub last_error: Option<&'a str>,

@@ -7,13 +7,15 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
+use crate::domain::SuppressionReason;
+
 /// Suppresses an address. Idempotent: SNS delivers at least once, so the same event
 /// may arrive twice, and a later event for an address that is already suppressed
 /// leaves the first reason and time in place (it is in the log).
 pub async fn suppress(
     db: impl PgExecutor<'_>,
     email: &str,
-    reason: &str,
+    reason: SuppressionReason,
     detail: Option<&str>,
     sns_message_id: Option<&str>,
 ) -> sqlx::Result<()> {
@@ -22,7 +24,7 @@ pub async fn suppress(
          values ($1, $2, $3, $4)
          on conflict (email) do nothing",
         email,
-        reason,
+        reason as SuppressionReason,
         detail,
         sns_message_id,
     )
@@ -40,11 +42,13 @@ pub async fn is_suppressed(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result
     .await
 }
 
-/// Why the address is suppressed (`bounce`, `complaint` or `manual`); `None` when it
-/// is not.
-pub async fn reason_for(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<String>> {
+/// Why the address is suppressed; `None` when it is not.
+pub async fn reason_for(
+    db: impl PgExecutor<'_>,
+    email: &str,
+) -> sqlx::Result<Option<SuppressionReason>> {
     sqlx::query_scalar!(
-        "select reason from suppressed_addresses where email = $1",
+        r#"select reason as "reason: SuppressionReason" from suppressed_addresses where email = $1"#,
         email
     )
     .fetch_optional(db)
@@ -54,7 +58,7 @@ pub async fn reason_for(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Op
 #[derive(Debug)]
 pub struct SuppressionRow {
     pub email: String,
-    pub reason: String,
+    pub reason: SuppressionReason,
     pub detail: Option<String>,
     pub suppressed_at: DateTime<Utc>,
 }
@@ -70,11 +74,11 @@ pub async fn list(
     let (before_at, before_email) = before.unzip();
     sqlx::query_as!(
         SuppressionRow,
-        "select email, reason, detail, suppressed_at
+        r#"select email, reason as "reason: SuppressionReason", detail, suppressed_at
          from suppressed_addresses
          where $1::timestamptz is null or (suppressed_at, email) < ($1, $2)
          order by suppressed_at desc, email desc
-         limit $3",
+         limit $3"#,
         before_at,
         before_email,
         limit,
@@ -85,9 +89,9 @@ pub async fn list(
 
 /// Lifts the suppression of an address; its reason when there was one, `None` when
 /// the address was not suppressed.
-pub async fn lift(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<String>> {
+pub async fn lift(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<SuppressionReason>> {
     sqlx::query_scalar!(
-        "delete from suppressed_addresses where email = $1 returning reason",
+        r#"delete from suppressed_addresses where email = $1 returning reason as "reason: SuppressionReason""#,
         email,
     )
     .fetch_optional(db)

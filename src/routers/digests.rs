@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use super::extract::{ApiPath, ApiQuery};
 use crate::domain::CurrentUser;
-use crate::domain::DomainError;
+use crate::domain::{DigestStatus, DigestTrigger, DomainError};
 use crate::error::{ApiError, Problem};
 use crate::repositories::digest_history::{HistoryRow, SentDigestRow};
 use crate::services::digest;
@@ -71,11 +71,11 @@ pub struct DigestSummary {
     pub id: i64,
     /// The recipient's local date the digest is for (one digest per date).
     pub local_date: NaiveDate,
-    /// `schedule`, or `send_now`.
-    pub trigger: String,
+    /// What queued it: the schedule, `quotidian run`, or "send now".
+    pub trigger: DigestTrigger,
     /// `pending`, `claimed` or `sending` (on its way), `sent`, `failed`, `skipped`
     /// (paused, unsubscribed, suppressed) or `missed` (the service was down that day).
-    pub status: String,
+    pub status: DigestStatus,
     pub subject: Option<String>,
     /// Why it was not sent, when it was not.
     pub reason: Option<String>,
@@ -158,8 +158,8 @@ pub async fn list(
 pub struct SentDigest {
     pub id: i64,
     pub local_date: NaiveDate,
-    pub trigger: String,
-    pub status: String,
+    pub trigger: DigestTrigger,
+    pub status: DigestStatus,
     /// The address it was sent to.
     pub recipient: Option<String>,
     pub subject: Option<String>,

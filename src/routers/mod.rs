@@ -24,7 +24,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
-use crate::error::{FieldError, Problem};
+use crate::error::{FieldError, Problem, ProblemKind};
 use crate::state::AppState;
 
 /// The session cookie over plain http (local use).
@@ -52,7 +52,7 @@ Named `quotidian_session` over plain http and `__Host-quotidian_session` (Secure
         title = "Quotidian API",
         description = "A personalized daily market digest. Every action of the web page is available here.\n\n\
 Errors are RFC 9457 `application/problem+json` documents whose `type` is a stable URN \
-(`urn:quotidian:problem:<slug>`): `malformed-request` (400), `invalid-token` (400), `unauthenticated` (401), \
+(`urn:quotidian:problem:<slug>`, the slugs listed by the `ProblemKind` schema): `malformed-request` (400), `invalid-token` (400), `unauthenticated` (401), \
 `invalid-credentials` (401), `email-not-confirmed` (403), `forbidden` (403), `cross-site-request` (403), \
 `not-found` (404), `method-not-allowed` (405), `already-exists` (409), `limit-reached` (409), \
 `payload-too-large` (413), `unsupported-media-type` (415), `validation` (422, with per-field `errors`), `too-many-requests` (429, with `Retry-After`), \
@@ -73,7 +73,7 @@ be this service's public URL. Clients that send neither header (curl, servers) a
         (name = "operations", description = "Health, readiness and, for operators, an overview of queues and budgets, extraction and digest runs and suppressed addresses"),
         (name = "webhooks", description = "Callbacks from AWS: SES bounces and complaints through SNS"),
     ),
-    components(schemas(Problem, FieldError))
+    components(schemas(Problem, FieldError, ProblemKind))
 )]
 pub struct ApiDoc;
 

@@ -12,7 +12,11 @@ use utoipa_axum::routes;
 
 use super::extract::{ApiPath, ApiQuery};
 use crate::domain::CurrentUser;
-use crate::domain::{DomainError, EmailAddress};
+use crate::domain::market::MarketSource;
+use crate::domain::{
+    DigestStatus, DigestTrigger, DomainError, EmailAddress, EtlOutcome, EtlRunStatus, EtlTrigger,
+    SuppressionReason,
+};
 use crate::error::{ApiError, Problem};
 use crate::repositories::digest_runs::{self, RunProblemRow, RunSummaryRow};
 use crate::repositories::market::{self, FailureRow, RunRow};
@@ -73,7 +77,7 @@ pub struct Queues {
 #[derive(Serialize, ToSchema)]
 pub struct FinnhubBudget {
     /// `finnhub`, or `sample` when the offline sample data stands in (no API key).
-    pub source: String,
+    pub source: MarketSource,
     /// The plan's limit (`QUOTIDIAN_FINNHUB_CALLS_PER_MINUTE`), per process.
     pub calls_per_minute: u32,
     /// The per-second cap (`QUOTIDIAN_FINNHUB_CALLS_PER_SECOND`), per process.
@@ -146,8 +150,9 @@ pub async fn get_overview(
 ) -> Result<Json<Overview>, ApiError> {
     require_operator(&state, &user)?;
     let q: QueuesRow = operations::queues(&state.db).await?;
-    let source = state.market_source.as_str();
-    let calls_last_minute = operations::market_calls_last_minute(&state.db, source).await?;
+    let source = state.market_source;
+    let calls_last_minute =
+        operations::market_calls_last_minute(&state.db, source.as_str()).await?;
     let unresolved_outcomes = crate::repositories::send_events::unresolved(&state.db).await?;
     Ok(Json(Overview {
         as_of: q.as_of,
@@ -157,7 +162,7 @@ pub async fn get_overview(
             audit_outbox: Queue::new(q.audit_pending, q.audit_oldest, q.as_of),
         },
         finnhub: FinnhubBudget {
-            source: source.to_owned(),
+            source,
             calls_per_minute: state.config.finnhub.calls_per_minute.get(),
             calls_per_second: state.config.finnhub.calls_per_second.get(),
             calls_last_minute,
@@ -180,11 +185,12 @@ pub struct EtlRun {
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     /// `running`, `succeeded`, `partial` (some symbols failed) or `failed`.
-    pub status: String,
+    pub status: EtlRunStatus,
     /// `finnhub`, or `sample` for the offline sample source.
-    pub source: String,
-    /// What started it: `cli`, `scheduler`, ...
-    pub trigger: String,
+    pub source: MarketSource,
+    /// What started it: `cli` (`quotidian etl`) or `digest` (a digest batch bringing
+    /// its market data up to date).
+    pub trigger: EtlTrigger,
     pub symbols: i32,
     /// HTTP requests made, retries included.
     pub calls: i32,
@@ -220,7 +226,7 @@ pub struct EtlFailure {
     pub symbol: String,
     pub endpoint: String,
     /// `no_data`, `bad_data`, `unavailable`, `rate_limited` or `rejected`.
-    pub outcome: String,
+    pub outcome: EtlOutcome,
     pub reason: String,
     pub recorded_at: DateTime<Utc>,
 }
@@ -331,7 +337,7 @@ pub async fn get_run(
 pub struct DigestRun {
     pub id: i64,
     /// `schedule` (a scheduler pass), `manual` (`quotidian run`) or `send_now`.
-    pub trigger: String,
+    pub trigger: DigestTrigger,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     /// People found due.
@@ -372,7 +378,7 @@ pub struct DigestRunProblem {
     pub user_id: uuid::Uuid,
     pub local_date: chrono::NaiveDate,
     /// `failed`, `skipped` or `missed`.
-    pub status: String,
+    pub status: DigestStatus,
     pub attempts: i32,
     pub reason: Option<String>,
     /// The key of the digest's audit record in the audit bucket
@@ -488,7 +494,7 @@ pub async fn get_digest_run(
 pub struct Suppression {
     pub email: String,
     /// `bounce` (a permanent bounce), `complaint` or `manual`.
-    pub reason: String,
+    pub reason: SuppressionReason,
     /// The bounce type and diagnostic, or the complaint's feedback type, as SES gave it.
     pub detail: Option<String>,
     pub suppressed_at: DateTime<Utc>,

@@ -23,16 +23,27 @@ pub fn router() -> OpenApiRouter<AppState> {
         .layer(DefaultBodyLimit::max(MAX_SNS_BODY_BYTES))
 }
 
+/// What a notification came to: `suppressed`, `reconciled` (an event that settled a
+/// digest whose SES outcome was unknown; a bounce may also do so and then says
+/// `suppressed`), `recorded` (an event about a digest still being sent, kept as
+/// evidence), `ignored` (a transient bounce, a delivery of a digest known to be sent,
+/// an SES test message, or a bounce or complaint about mail we did not send to that
+/// address), `subscription_confirmed` or `unsubscribed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookOutcome {
+    Suppressed,
+    Reconciled,
+    Recorded,
+    Ignored,
+    SubscriptionConfirmed,
+    Unsubscribed,
+}
+
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"outcome": "suppressed", "suppressed": 1}))]
 pub struct WebhookReceipt {
-    /// `suppressed`, `reconciled` (an event that settled a digest whose SES outcome was
-    /// unknown; a bounce may also do so and then says `suppressed`), `recorded` (an
-    /// event about a digest still being sent, kept as evidence), `ignored` (a transient
-    /// bounce, a delivery of a digest known to be sent, an SES test message, or a bounce
-    /// or complaint about mail we did not send to that address),
-    /// `subscription_confirmed` or `unsubscribed`.
-    pub outcome: String,
+    pub outcome: WebhookOutcome,
     /// Addresses this message suppressed (they may have been suppressed already).
     pub suppressed: usize,
 }
@@ -40,15 +51,15 @@ pub struct WebhookReceipt {
 impl From<Outcome> for WebhookReceipt {
     fn from(outcome: Outcome) -> Self {
         let (outcome, suppressed) = match outcome {
-            Outcome::Suppressed(n) => ("suppressed", n),
-            Outcome::Ignored => ("ignored", 0),
-            Outcome::SubscriptionConfirmed => ("subscription_confirmed", 0),
-            Outcome::Unsubscribed => ("unsubscribed", 0),
-            Outcome::Reconciled => ("reconciled", 0),
-            Outcome::Recorded => ("recorded", 0),
+            Outcome::Suppressed(n) => (WebhookOutcome::Suppressed, n),
+            Outcome::Ignored => (WebhookOutcome::Ignored, 0),
+            Outcome::SubscriptionConfirmed => (WebhookOutcome::SubscriptionConfirmed, 0),
+            Outcome::Unsubscribed => (WebhookOutcome::Unsubscribed, 0),
+            Outcome::Reconciled => (WebhookOutcome::Reconciled, 0),
+            Outcome::Recorded => (WebhookOutcome::Recorded, 0),
         };
         Self {
-            outcome: outcome.into(),
+            outcome,
             suppressed,
         }
     }
@@ -102,4 +113,27 @@ pub async fn ses_notification(
     let envelope = Envelope::parse(&body)?;
     let outcome = sns::receive(&state, envelope).await?;
     Ok(Json(outcome.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receipts_spell_each_outcome_as_the_api_always_has() {
+        for (outcome, wire, suppressed) in [
+            (Outcome::Suppressed(2), "suppressed", 2),
+            (Outcome::Reconciled, "reconciled", 0),
+            (Outcome::Recorded, "recorded", 0),
+            (Outcome::Ignored, "ignored", 0),
+            (Outcome::SubscriptionConfirmed, "subscription_confirmed", 0),
+            (Outcome::Unsubscribed, "unsubscribed", 0),
+        ] {
+            let receipt = serde_json::to_value(WebhookReceipt::from(outcome)).unwrap();
+            assert_eq!(
+                receipt,
+                serde_json::json!({"outcome": wire, "suppressed": suppressed})
+            );
+        }
+    }
 }

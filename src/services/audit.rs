@@ -13,6 +13,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::clients::audit::{AuditError, PutOutcome};
+use crate::domain::DigestStatus;
 use crate::repositories::audit_outbox;
 use crate::repositories::digest_jobs::JobRecordRow;
 use crate::repositories::digest_runs::RunRow;
@@ -128,7 +129,7 @@ pub async fn complete_awaiting_delivery(
     tx: &mut PgConnection,
     job_id: i64,
     attempts: i32,
-    status: &str,
+    status: DigestStatus,
     reason: Option<&str>,
     ses_message_id: Option<&str>,
 ) -> sqlx::Result<bool> {
@@ -137,7 +138,7 @@ pub async fn complete_awaiting_delivery(
         "outcome": status,
         "reason": reason,
         "ses_message_id": ses_message_id,
-        "sent_at": (status == "sent").then_some(now),
+        "sent_at": (status == DigestStatus::Sent).then_some(now),
         "finished_at": now,
     });
     audit_outbox::complete_awaiting(&mut *tx, job_id, attempts, &patch).await

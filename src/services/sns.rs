@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 pub use crate::clients::sns::{Envelope, Error, MAX_MESSAGE_AGE, Verifier};
 use crate::clients::sns::{invalid, trusted_subscribe_url, untrusted};
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, SuppressionReason};
 use crate::repositories::send_events::SendEvent;
 use crate::repositories::{sent_messages, suppressions};
 use crate::services::digest::reconcile;
@@ -202,7 +202,14 @@ async fn on_notification(state: &AppState, envelope: &Envelope) -> Result<Outcom
                 };
                 (r.email_address.as_str(), Some(detail))
             });
-            suppress_sent(state, "bounce", entries, mail_id, message_id).await
+            suppress_sent(
+                state,
+                SuppressionReason::Bounce,
+                entries,
+                mail_id,
+                message_id,
+            )
+            .await
         }
         "Complaint" => {
             let complaint = event.complaint.ok_or_else(|| {
@@ -213,7 +220,14 @@ async fn on_notification(state: &AppState, envelope: &Envelope) -> Result<Outcom
                 .complained_recipients
                 .iter()
                 .map(|r| (r.email_address.as_str(), detail.clone()));
-            suppress_sent(state, "complaint", entries, mail_id, message_id).await
+            suppress_sent(
+                state,
+                SuppressionReason::Complaint,
+                entries,
+                mail_id,
+                message_id,
+            )
+            .await
         }
         other => {
             tracing::debug!(kind = other, "SES event that suppresses nobody");
@@ -321,14 +335,14 @@ fn recipient_address(raw: &str) -> Option<EmailAddress> {
 /// a bounce naming an address we never wrote to must not stop that person's digest.
 async fn suppress_sent<'a>(
     state: &AppState,
-    reason: &str,
+    reason: SuppressionReason,
     entries: impl Iterator<Item = (&'a str, Option<String>)>,
     mail_id: Option<&str>,
     sns_message_id: Option<&str>,
 ) -> Result<Outcome, Error> {
     let Some(mail_id) = mail_id.filter(|id| !id.is_empty()) else {
         tracing::warn!(
-            reason,
+            reason = reason.as_str(),
             "SES event without mail.messageId; nobody suppressed"
         );
         return Ok(Outcome::Ignored);
@@ -336,7 +350,7 @@ async fn suppress_sent<'a>(
     let sent_to = sent_messages::recipients_of(&state.db, mail_id).await?;
     if sent_to.is_empty() {
         tracing::warn!(
-            reason,
+            reason = reason.as_str(),
             ses_message_id = mail_id,
             "SES event about a message we have no record of sending; nobody suppressed"
         );
@@ -372,7 +386,7 @@ async fn suppress_sent<'a>(
     tx.commit().await.context("committing suppressions")?;
     if strangers > 0 {
         tracing::warn!(
-            reason,
+            reason = reason.as_str(),
             strangers,
             ses_message_id = mail_id,
             "SES reported recipients we did not send this message to; not suppressed"
@@ -387,7 +401,7 @@ async fn suppress_sent<'a>(
     if suppressed == 0 {
         return Ok(Outcome::Ignored);
     }
-    tracing::info!(reason, suppressed, "addresses suppressed");
+    tracing::info!(reason = reason.as_str(), suppressed, "addresses suppressed");
     Ok(Outcome::Suppressed(suppressed))
 }
 

@@ -14,6 +14,6 @@ pub async fn lift(
     let Some(reason) = suppressions::lift(&state.db, email.as_ref()).await? else {
         return Ok(false);
     };
-    tracing::info!(operator = %operator.user_id, reason, "suppression lifted");
+    tracing::info!(operator = %operator.user_id, reason = reason.as_str(), "suppression lifted");
     Ok(true)
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use crate::domain::DigestTrigger;
 use crate::services::audit;
 use crate::services::digest::delivery::{self, Quiet};
 use crate::services::digest::schedule;
@@ -30,7 +31,9 @@ pub(crate) async fn pause(state: &AppState, duration: Duration) -> bool {
 pub(crate) async fn scheduler(state: AppState) {
     let tick = Duration::from_millis(state.config.digests.scheduler_tick_ms);
     while !state.shutdown.is_cancelled() {
-        if let Err(error) = schedule::schedule_due(&state, "schedule", Utc::now()).await {
+        if let Err(error) =
+            schedule::schedule_due(&state, DigestTrigger::Schedule, Utc::now()).await
+        {
             tracing::error!(error = ?error, "digest scheduler pass failed; retrying at the next tick");
         }
         if !pause(&state, tick).await {

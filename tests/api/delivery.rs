@@ -547,9 +547,10 @@ async fn after_downtime_earlier_days_are_missed_and_today_is_sent_late() {
         .await
         .unwrap();
     use quotidian::services::digest::schedule;
-    let report = schedule::schedule_due(&app.state, "schedule", now)
-        .await
-        .unwrap();
+    let report =
+        schedule::schedule_due(&app.state, quotidian::domain::DigestTrigger::Schedule, now)
+            .await
+            .unwrap();
     assert_eq!((report.due, report.queued, report.missed), (1, 1, 3));
     let rows: Vec<(chrono::NaiveDate, String)> = sqlx::query_as(
         "select local_date, status from digest_jobs where user_id = $1 order by local_date",
@@ -577,7 +578,7 @@ async fn after_downtime_earlier_days_are_missed_and_today_is_sent_late() {
     .unwrap();
     assert_eq!(missed_records, 3);
     // A second pass finds nobody due.
-    let again = schedule::schedule_due(&app.state, "schedule", now)
+    let again = schedule::schedule_due(&app.state, quotidian::domain::DigestTrigger::Schedule, now)
         .await
         .unwrap();
     assert_eq!(again.due, 0);

@@ -22,7 +22,7 @@ async fn the_preview_shows_loaded_prices_news_and_unavailable_data() {
     quotidian::services::etl::run(
         &app.state,
         quotidian::services::etl::RunOptions {
-            trigger: "test".into(),
+            trigger: quotidian::domain::EtlTrigger::Cli,
             symbols: None,
         },
         &quotidian::services::etl::NoProgress,

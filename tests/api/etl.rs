@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use quotidian::domain::Symbol;
+use quotidian::domain::{EtlOutcome, EtlRunStatus, EtlTrigger, Symbol};
 use quotidian::services::etl::{self, NoProgress, RunOptions, RunOutcome, RunReport};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -24,7 +24,7 @@ async fn extract(app: &TestApp) -> RunReport {
     match etl::run(
         &app.state,
         RunOptions {
-            trigger: "test".into(),
+            trigger: EtlTrigger::Cli,
             symbols: None,
         },
         &NoProgress,
@@ -56,7 +56,12 @@ async fn a_symbol_watched_by_many_is_fetched_once_and_loaded_raw_and_typed() {
     watch(&app, &other, &["aapl"]).await;
 
     let report = extract(&app).await;
-    assert_eq!(report.run.status, "succeeded", "{:?}", report.failures);
+    assert_eq!(
+        report.run.status,
+        EtlRunStatus::Succeeded,
+        "{:?}",
+        report.failures
+    );
     assert_eq!(report.run.symbols, 2);
     assert_eq!(
         mock.arrivals.count("/quote", "AAPL"),
@@ -128,17 +133,17 @@ async fn one_failing_symbol_does_not_spoil_the_run() {
     watch(&app, &app.api, &["AAPL", "ZZZZ", "BOOM"]).await;
 
     let report = extract(&app).await;
-    assert_eq!(report.run.status, "partial");
+    assert_eq!(report.run.status, EtlRunStatus::Partial);
     let outcome = |symbol: &str, endpoint: &str| {
         report
             .failures
             .iter()
             .find(|f| f.symbol == symbol && f.endpoint == endpoint)
-            .map(|f| f.outcome.clone())
+            .map(|f| f.outcome)
     };
-    assert_eq!(outcome("ZZZZ", "quote").as_deref(), Some("no_data"));
-    assert_eq!(outcome("ZZZZ", "profile").as_deref(), Some("no_data"));
-    assert_eq!(outcome("BOOM", "quote").as_deref(), Some("unavailable"));
+    assert_eq!(outcome("ZZZZ", "quote"), Some(EtlOutcome::NoData));
+    assert_eq!(outcome("ZZZZ", "profile"), Some(EtlOutcome::NoData));
+    assert_eq!(outcome("BOOM", "quote"), Some(EtlOutcome::Unavailable));
     assert!(
         report.run.retries >= 2,
         "5xx answers were retried: {}",
@@ -323,7 +328,7 @@ async fn a_refused_api_key_stops_the_run_with_a_clear_reason() {
             .unwrap();
     }
     let report = extract(&app).await;
-    assert_eq!(report.run.status, "failed");
+    assert_eq!(report.run.status, EtlRunStatus::Failed);
     assert!(
         report.run.error.as_deref().unwrap().contains("API key"),
         "{:?}",
@@ -354,7 +359,7 @@ async fn only_one_instance_extracts_at_a_time() {
     let outcome = etl::run(
         &app.state,
         RunOptions {
-            trigger: "test".into(),
+            trigger: EtlTrigger::Cli,
             symbols: None,
         },
         &NoProgress,
@@ -386,7 +391,7 @@ async fn only_one_instance_extracts_at_a_time() {
     let outcome = etl::run(
         &app.state,
         RunOptions {
-            trigger: "test".into(),
+            trigger: EtlTrigger::Cli,
             symbols: Some(vec![Symbol::parse("AAPL").unwrap()]),
         },
         &NoProgress,

@@ -63,6 +63,18 @@ async fn fresh_database() -> String {
     url.to_string()
 }
 
+/// A fresh database with every migration applied, and no app running against it.
+pub async fn migrated_database() -> sqlx::PgPool {
+    let pool = sqlx::PgPool::connect(&fresh_database().await)
+        .await
+        .expect("connect to the fresh database");
+    quotidian::startup::MIGRATOR
+        .run(&pool)
+        .await
+        .expect("migrate the fresh database");
+    pool
+}
+
 /// The app with the test configuration, the SES emulator and the S3 emulator:
 /// `TestApp::builder().spawn()`.
 pub async fn spawn_app() -> TestApp {

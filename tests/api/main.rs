@@ -29,6 +29,7 @@ mod session_cookie;
 mod sns;
 #[path = "../support/sns_signer.rs"]
 mod sns_signer;
+mod statuses;
 mod suppressions;
 mod symbols;
 mod takeover;

@@ -122,7 +122,7 @@ async fn finnhub_calls_and_429s_are_counted() {
     let report = match etl::run(
         &app.state,
         RunOptions {
-            trigger: "test".into(),
+            trigger: quotidian::domain::EtlTrigger::Cli,
             symbols: None,
         },
         &NoProgress,

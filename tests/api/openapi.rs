@@ -124,3 +124,32 @@ fn parameters_are_where_they_are_sent_and_operation_ids_are_unique() {
 fn response_is_html_page(op: &Value) -> bool {
     op["responses"]["200"]["content"].get("text/html").is_some()
 }
+
+/// Every problem kind the service answers with is in the document: listed by the
+/// `ProblemKind` schema (the web page's types are generated from it) and named in the
+/// API description, with nothing listed that the service does not have.
+#[test]
+fn every_problem_kind_is_in_the_document() {
+    use quotidian::error::ProblemKind;
+    use strum::VariantArray as _;
+    let doc = serde_json::to_value(quotidian::routers::openapi()).unwrap();
+    let listed: Vec<&str> = doc["components"]["schemas"]["ProblemKind"]["enum"]
+        .as_array()
+        .expect("a ProblemKind schema listing the slugs")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let kinds: Vec<&str> = ProblemKind::VARIANTS.iter().map(|k| k.as_str()).collect();
+    assert_eq!(listed, kinds);
+    let description = doc["info"]["description"].as_str().unwrap();
+    for slug in kinds {
+        assert!(
+            description.contains(&format!("`{slug}`")),
+            "the API description does not name `{slug}`"
+        );
+    }
+    let type_doc = doc["components"]["schemas"]["Problem"]["properties"]["type"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(type_doc.contains("ProblemKind"), "{type_doc}");
+}

@@ -206,7 +206,9 @@ async fn a_digest_that_was_not_sent_names_its_audit_record() {
     let failing = user_id(&app, &operator).await;
     let other = app.confirmed_user().await;
     let skipped = user_id(&app, &other).await;
-    let run = digest_runs::create_run(&app.db, "schedule").await.unwrap();
+    let run = digest_runs::create_run(&app.db, quotidian::domain::DigestTrigger::Schedule)
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     for (user, status, reason) in [
         (

@@ -103,9 +103,13 @@ async fn jobs(app: &TestApp, user: Uuid) -> Vec<(NaiveDate, String, String)> {
 }
 
 async fn pass(app: &TestApp, host_clock: DateTime<Utc>) -> ScheduleReport {
-    schedule::schedule_due(&app.state, "schedule", host_clock)
-        .await
-        .unwrap()
+    schedule::schedule_due(
+        &app.state,
+        quotidian::domain::DigestTrigger::Schedule,
+        host_clock,
+    )
+    .await
+    .unwrap()
 }
 
 /// Waits until some other session is blocked on a row lock in this test's database.

@@ -245,9 +245,8 @@ async fn a_signed_permanent_bounce_suppresses_with_either_signature_version_and_
         assert_eq!(
             suppressions::reason_for(&sns.app.db, &stored)
                 .await
-                .unwrap()
-                .as_deref(),
-            Some("bounce")
+                .unwrap(),
+            Some(quotidian::domain::SuppressionReason::Bounce)
         );
     }
     let rows = sns.suppressed().await;

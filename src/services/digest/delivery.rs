@@ -27,7 +27,7 @@ use uuid::Uuid;
 use super::{InputRequest, MarketSnapshot, compose, distinct_symbols, reconcile, unsubscribe_url};
 use crate::backoff;
 use crate::clients::mailer::{MailError, OutgoingEmail};
-use crate::domain::Symbol;
+use crate::domain::{DigestStatus, DigestTrigger, EtlTrigger, Symbol};
 use crate::repositories::digest_jobs::{self, ClaimedJobRow, RecipientRow, SendingContent};
 use crate::services::audit;
 use crate::services::etl::{self, NoProgress, RunOptions, RunOutcome};
@@ -73,19 +73,19 @@ pub async fn record_unfinished_on_deletion(
     for found in &unfinished {
         let mut job = found.job.clone();
         job.finished_at = Some(now);
-        match (job.status.as_str(), found.lease_until) {
-            ("sending", Some(until)) if !found.lease_over => {
-                job.status = "failed".into();
+        match (job.status, found.lease_until) {
+            (DigestStatus::Sending, Some(until)) if !found.lease_over => {
+                job.status = DigestStatus::Failed;
                 job.last_error = Some(DELETED_MID_SEND.into());
                 audit::queue_awaiting_delivery(tx, &job, until).await?;
                 continue;
             }
-            ("sending", _) => {
-                job.status = "failed".into();
+            (DigestStatus::Sending, _) => {
+                job.status = DigestStatus::Failed;
                 job.last_error = Some(UNKNOWN_OUTCOME.into());
             }
             _ => {
-                job.status = "skipped".into();
+                job.status = DigestStatus::Skipped;
                 job.last_error = Some(ACCOUNT_DELETED.into());
             }
         }
@@ -158,7 +158,7 @@ pub async fn recover_expired(state: &AppState) -> anyhow::Result<usize> {
     tx.commit().await?;
     for job in &stuck {
         tracing::warn!(job_id = job.id, user_id = %job.user_id, "digest outcome unknown after a worker stopped mid-send");
-        crate::metrics::digest_finished("failed");
+        crate::metrics::digest_finished(DigestStatus::Failed);
     }
     if settled < stuck.len() {
         tracing::error!(
@@ -187,7 +187,7 @@ async fn refresh(state: &AppState, symbols: &[String]) {
     let started = Instant::now();
     loop {
         let options = RunOptions {
-            trigger: "digest".into(),
+            trigger: EtlTrigger::Digest,
             symbols: Some(parsed.clone()),
         };
         match etl::run(state, options, &NoProgress).await {
@@ -324,10 +324,10 @@ fn skip_reason(job: &ClaimedJobRow, recipient: &RecipientRow) -> Option<String> 
     if !recipient.confirmed {
         return Some("address not confirmed".into());
     }
-    if recipient.unsubscribed && job.trigger != "send_now" {
+    if recipient.unsubscribed && job.trigger != DigestTrigger::SendNow {
         return Some("unsubscribed".into());
     }
-    if recipient.paused && job.trigger != "send_now" {
+    if recipient.paused && job.trigger != DigestTrigger::SendNow {
         return Some("paused".into());
     }
     None
@@ -354,11 +354,11 @@ async fn deliver_one(
         return release(state, job).await;
     }
     if let Some(reason) = skip_reason(job, recipient) {
-        return finish(state, job, "skipped", Some(&reason), None).await;
+        return finish(state, job, DigestStatus::Skipped, Some(&reason), None).await;
     }
     if local_today(recipient).is_some_and(|today| today > job.local_date) {
         let reason = format!("not sent: {} ended before it could be sent", job.local_date);
-        return finish(state, job, "failed", Some(&reason), None).await;
+        return finish(state, job, DigestStatus::Failed, Some(&reason), None).await;
     }
     let input = snapshot.input(&InputRequest {
         local_date: job.local_date,
@@ -372,7 +372,7 @@ async fn deliver_one(
         Ok(c) => c,
         Err(error) => {
             let reason = format!("could not compose the digest: {error:#}");
-            return finish(state, job, "failed", Some(&reason), None).await;
+            return finish(state, job, DigestStatus::Failed, Some(&reason), None).await;
         }
     };
     let hash = audit::content_hash(&composed.subject, &composed.html, &composed.text);
@@ -426,12 +426,12 @@ async fn deliver_one(
     };
     // SES latency and outcome are counted by the SES adapter itself.
     match state.mailer.send(&email).await {
-        Ok(message_id) => finish(state, job, "sent", None, Some(&message_id)).await,
+        Ok(message_id) => finish(state, job, DigestStatus::Sent, None, Some(&message_id)).await,
         Err(error @ MailError::Transient(_)) => {
             let max = state.config.digests.max_attempts as i32;
             if job.attempts >= max {
                 let reason = format!("gave up after {} attempts: {error}", job.attempts);
-                return finish(state, job, "failed", Some(&reason), None).await;
+                return finish(state, job, DigestStatus::Failed, Some(&reason), None).await;
             }
             let delay = retry_delay_ms(state.config.digests.retry_base_ms, job.attempts);
             tracing::warn!(error = %error, delay_ms = delay, "SES refused the digest for now; will retry");
@@ -453,7 +453,7 @@ async fn deliver_one(
                 Ok(false) => {
                     let reason =
                         format!("{error}; not tried again: the account was deleted meanwhile");
-                    finish(state, job, "failed", Some(&reason), None).await
+                    finish(state, job, DigestStatus::Failed, Some(&reason), None).await
                 }
                 Err(db_error) => {
                     // Still `sending`: recovery will record it as "outcome unknown",
@@ -464,7 +464,14 @@ async fn deliver_one(
             }
         }
         Err(error @ MailError::Permanent(_)) => {
-            finish(state, job, "failed", Some(&error.to_string()), None).await
+            finish(
+                state,
+                job,
+                DigestStatus::Failed,
+                Some(&error.to_string()),
+                None,
+            )
+            .await
         }
         Err(error @ MailError::Unknown(_)) => {
             let reason =
@@ -504,7 +511,7 @@ pub fn retry_delay_ms(base_ms: u64, attempts: i32) -> u64 {
 async fn finish(
     state: &AppState,
     job: &ClaimedJobRow,
-    status: &'static str,
+    status: DigestStatus,
     error: Option<&str>,
     message_id: Option<&str>,
 ) -> Outcome {
@@ -514,13 +521,13 @@ async fn finish(
 /// Records that the SES call ended without proof either way: `failed`, "outcome
 /// unknown", until SES's events settle it (`reconcile`).
 async fn finish_unknown(state: &AppState, job: &ClaimedJobRow, reason: &str) -> Outcome {
-    record(state, job, "failed", Some(reason), None, true).await
+    record(state, job, DigestStatus::Failed, Some(reason), None, true).await
 }
 
 async fn record(
     state: &AppState,
     job: &ClaimedJobRow,
-    status: &'static str,
+    status: DigestStatus,
     error: Option<&str>,
     message_id: Option<&str>,
     unknown: bool,
@@ -541,17 +548,17 @@ async fn record(
         Ok(true) => {
             crate::metrics::digest_finished(status);
             if let Some(why) = error {
-                tracing::warn!(status, reason = why, "digest not sent");
+                tracing::warn!(status = status.as_str(), reason = why, "digest not sent");
             }
             match status {
-                "sent" => Outcome::Sent,
-                "skipped" => Outcome::Skipped,
+                DigestStatus::Sent => Outcome::Sent,
+                DigestStatus::Skipped => Outcome::Skipped,
                 _ => Outcome::Failed,
             }
         }
         Ok(false) => Outcome::Lost,
         Err(e) => {
-            tracing::error!(error = ?e, status, "could not record the digest outcome");
+            tracing::error!(error = ?e, status = status.as_str(), "could not record the digest outcome");
             Outcome::Lost
         }
     }
@@ -560,7 +567,7 @@ async fn record(
 async fn try_finish(
     state: &AppState,
     job: &ClaimedJobRow,
-    status: &str,
+    status: DigestStatus,
     error: Option<&str>,
     message_id: Option<&str>,
     unknown: bool,
@@ -593,7 +600,7 @@ async fn try_finish(
         if completed {
             tracing::info!(
                 job_id = job.id,
-                status,
+                status = status.as_str(),
                 "digest outcome recorded after its account was deleted"
             );
         }

@@ -2,7 +2,7 @@
 
 use chrono::{NaiveDate, Utc};
 
-use crate::domain::CurrentUser;
+use crate::domain::{CurrentUser, DigestStatus, DigestTrigger};
 use crate::repositories::digest_history::{self, HistoryRow, SentDigestRow};
 use crate::repositories::digest_jobs::{self, NewJobs};
 use crate::repositories::digest_runs;
@@ -42,10 +42,11 @@ pub async fn send_now(state: &AppState, user: &CurrentUser) -> Result<(HistoryRo
     let now = Utc::now();
     let today = now.with_timezone(&tz).date_naive();
     let mut tx = state.db.begin().await?;
-    let run_id = digest_runs::create_run(&mut *tx, "send_now").await?;
+    let run_id = digest_runs::create_run(&mut *tx, DigestTrigger::SendNow).await?;
     let mut jobs = NewJobs::default();
-    jobs.push(user.user_id, today, now, "pending", None);
-    let inserted = digest_jobs::insert_jobs(&mut tx, Some(run_id), "send_now", &jobs).await?;
+    jobs.push(user.user_id, today, now, DigestStatus::Pending, None);
+    let inserted =
+        digest_jobs::insert_jobs(&mut tx, Some(run_id), DigestTrigger::SendNow, &jobs).await?;
     let queued = !inserted.is_empty();
     let run = digest_runs::finish_run(&mut *tx, run_id, 1, i32::from(queued), 0).await?;
     audit::queue_run(&mut tx, &run).await?;

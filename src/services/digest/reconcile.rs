@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::domain::DigestStatus;
 use crate::repositories::send_events::{self, SendEvent, Settlement, TokenJob};
 use crate::services::audit;
 
@@ -83,10 +84,10 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> DigestStatus {
         match self {
-            Self::Sent { .. } => "sent",
-            Self::NotDelivered { .. } => "failed",
+            Self::Sent { .. } => DigestStatus::Sent,
+            Self::NotDelivered { .. } => DigestStatus::Failed,
         }
     }
 }
@@ -125,7 +126,7 @@ pub fn verdict(events: &[SendEvent]) -> Option<Verdict> {
 /// on): if SES says it accepted it after all, that is the truth, and no further
 /// attempt is made.
 fn settleable(job: &TokenJob) -> bool {
-    job.status != "sent" || job.reconciled_at.is_some()
+    job.status != DigestStatus::Sent || job.reconciled_at.is_some()
 }
 
 /// Acts on an event about a digest send, in one transaction.
@@ -155,7 +156,7 @@ pub async fn on_event(
         );
         return Ok(EventOutcome::Ignored);
     }
-    let in_flight = job.status == "sending";
+    let in_flight = job.status == DigestStatus::Sending;
     if !in_flight && !settleable(&job) {
         tracing::debug!(job_id = job.id, status = %job.status, "SES event about a digest whose outcome is known");
         return Ok(EventOutcome::Ignored);
@@ -216,7 +217,7 @@ async fn settle_one(tx: &mut PgConnection, job: &TokenJob, token: Uuid) -> anyho
             job.last_error.as_deref().unwrap_or("no reason recorded")
         )
     } else {
-        job.status.clone()
+        job.status.to_string()
     };
     let settlement = match &verdict {
         Verdict::Sent {
@@ -224,7 +225,7 @@ async fn settle_one(tx: &mut PgConnection, job: &TokenJob, token: Uuid) -> anyho
             at,
             evidence,
         } => Settlement {
-            status: "sent",
+            status: DigestStatus::Sent,
             ses_message_id,
             sent_at: Some(*at),
             last_error: None,
@@ -235,7 +236,7 @@ async fn settle_one(tx: &mut PgConnection, job: &TokenJob, token: Uuid) -> anyho
             reason,
             evidence,
         } => Settlement {
-            status: "failed",
+            status: DigestStatus::Failed,
             ses_message_id,
             sent_at: None,
             last_error: Some(reason),
@@ -249,7 +250,7 @@ async fn settle_one(tx: &mut PgConnection, job: &TokenJob, token: Uuid) -> anyho
     crate::metrics::digest_reconciled(verdict.status());
     tracing::info!(
         job_id = job.id,
-        outcome = verdict.status(),
+        outcome = verdict.status().as_str(),
         previously = %previously,
         "digest outcome settled from SES events"
     );
@@ -299,7 +300,7 @@ mod tests {
             event("Reject", 2, Some("Bad content")),
         ])
         .unwrap();
-        assert_eq!(v.status(), "failed");
+        assert_eq!(v.status(), DigestStatus::Failed);
         let Verdict::NotDelivered { reason, .. } = v else {
             unreachable!()
         };

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::{Days, Schedule, SendTime, TimeZone};
+use crate::domain::{Days, DigestStatus, DigestTrigger, Schedule, SendTime, TimeZone};
 use crate::repositories::digest_jobs::{self, DueUserRow, NewJobs};
 use crate::repositories::digest_runs;
 use crate::repositories::market;
@@ -57,7 +57,7 @@ struct Queued {
 async fn queue_due(
     tx: &mut PgConnection,
     run_id: i64,
-    trigger: &str,
+    trigger: DigestTrigger,
     due: &[DueUserRow],
     now: DateTime<Utc>,
     holidays: &[NaiveDate],
@@ -80,19 +80,22 @@ async fn queue_due(
                 row.user_id,
                 date,
                 due_at,
-                "missed",
+                DigestStatus::Missed,
                 Some(format!(
                     "not sent: the service was not running on {date} (due {due_at})"
                 )),
             );
         }
         if let Some((date, due_at)) = plan.today {
-            jobs.push(row.user_id, date, due_at, "pending", None);
+            jobs.push(row.user_id, date, due_at, DigestStatus::Pending, None);
         }
         nexts.push(Some(plan.next));
     }
     let inserted = digest_jobs::insert_jobs(tx, Some(run_id), trigger, &jobs).await?;
-    let missed: Vec<_> = inserted.iter().filter(|j| j.status == "missed").collect();
+    let missed: Vec<_> = inserted
+        .iter()
+        .filter(|j| j.status == DigestStatus::Missed)
+        .collect();
     audit::queue_deliveries(tx, &missed).await?;
     Ok(Queued {
         jobs: (inserted.len() - missed.len()) as u32,
@@ -109,7 +112,7 @@ async fn queue_due(
 #[tracing::instrument(name = "digest.schedule", skip(state))]
 pub async fn schedule_due(
     state: &AppState,
-    trigger: &str,
+    trigger: DigestTrigger,
     process_now: DateTime<Utc>,
 ) -> anyhow::Result<ScheduleReport> {
     let holidays = market::holidays(&state.db, HOLIDAY_EXCHANGE).await?;
@@ -144,7 +147,7 @@ pub async fn schedule_due(
         digest_jobs::set_next_send(&mut tx, &ids, &queued.nexts).await?;
         tx.commit().await?;
         for _ in 0..queued.missed {
-            crate::metrics::digest_finished("missed");
+            crate::metrics::digest_finished(DigestStatus::Missed);
         }
         report.due += due.len() as u32;
         report.missed += queued.missed;
@@ -212,8 +215,8 @@ pub async fn settle_due(
         next_send_at,
     };
     let holidays = market::holidays(&mut *tx, HOLIDAY_EXCHANGE).await?;
-    let run_id = digest_runs::create_run(&mut *tx, "schedule").await?;
-    let queued = queue_due(tx, run_id, "schedule", &[due], now, &holidays).await?;
+    let run_id = digest_runs::create_run(&mut *tx, DigestTrigger::Schedule).await?;
+    let queued = queue_due(tx, run_id, DigestTrigger::Schedule, &[due], now, &holidays).await?;
     let report = ScheduleReport {
         run_id: Some(run_id),
         due: 1,
@@ -223,7 +226,7 @@ pub async fn settle_due(
     finish_run(tx, run_id, &report).await?;
     // Counted before the caller commits: a rollback after this (rare) overcounts.
     for _ in 0..queued.missed {
-        crate::metrics::digest_finished("missed");
+        crate::metrics::digest_finished(DigestStatus::Missed);
     }
     tracing::info!(
         run_id,

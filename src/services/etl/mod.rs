@@ -20,6 +20,7 @@ use sqlx::Connection as _;
 use crate::clients::finnhub::{FinnhubError, RawResponse};
 use crate::domain::Symbol;
 use crate::domain::market::{Endpoint, MarketSource};
+use crate::domain::{EtlOutcome, EtlRunStatus, EtlTrigger};
 use crate::repositories::advisory_locks;
 use crate::repositories::market::{self, RawInsert, RunRow, RunTotals};
 use crate::state::AppState;
@@ -167,7 +168,7 @@ pub struct RunReport {
 }
 
 pub struct RunOptions {
-    pub trigger: String,
+    pub trigger: EtlTrigger,
     /// Only these symbols (default: every symbol on an active watchlist).
     pub symbols: Option<Vec<Symbol>>,
 }
@@ -249,7 +250,7 @@ async fn run_locked(
 
     let source = state.market_source;
     let run_id =
-        market::start_run(&state.db, source, &options.trigger, symbols.len() as i32).await?;
+        market::start_run(&state.db, source, options.trigger, symbols.len() as i32).await?;
     tracing::info!(
         run_id,
         symbols = symbols.len(),
@@ -300,9 +301,9 @@ async fn run_locked(
     let failures = market::run_failures(&state.db, run_id).await?;
     let error = fatal.lock().expect("not poisoned").clone();
     let status = match (&error, failures.is_empty()) {
-        (Some(_), _) => "failed",
-        (None, true) => "succeeded",
-        (None, false) => "partial",
+        (Some(_), _) => EtlRunStatus::Failed,
+        (None, true) => EtlRunStatus::Succeeded,
+        (None, false) => EtlRunStatus::Partial,
     };
     let run = market::finish_run(
         &state.db,
@@ -319,7 +320,7 @@ async fn run_locked(
     .await?;
     tracing::info!(
         run_id,
-        status,
+        status = status.as_str(),
         calls,
         retries,
         rate_limited,
@@ -381,7 +382,7 @@ async fn execute(
         loaded: false,
     };
 
-    let record = |outcome: &'static str, reason: String| async move {
+    let record = |outcome: EtlOutcome, reason: String| async move {
         if let Err(e) =
             market::record_failure(&state.db, run_id, label, endpoint, outcome, &reason).await
         {
@@ -394,10 +395,14 @@ async fn execute(
             result.rate_limited = raw.rate_limited;
             match load(state, source, run_id, endpoint, symbol, &raw).await {
                 Ok(Ok(())) => result.loaded = true,
-                Ok(Err(TypingError::NoData(why))) => record("no_data", why).await,
-                Ok(Err(TypingError::BadData(why))) => record("bad_data", why).await,
+                Ok(Err(TypingError::NoData(why))) => record(EtlOutcome::NoData, why).await,
+                Ok(Err(TypingError::BadData(why))) => record(EtlOutcome::BadData, why).await,
                 Err(e) => {
-                    record("unavailable", format!("storing the response failed: {e:#}")).await
+                    record(
+                        EtlOutcome::Unavailable,
+                        format!("storing the response failed: {e:#}"),
+                    )
+                    .await
                 }
             }
         }
@@ -410,15 +415,17 @@ async fn execute(
             }
             // (outcome, requests made, of which answered 429) where the error knows.
             let (outcome, counts) = match &error {
-                FinnhubError::NoData { .. } => ("no_data", None),
-                FinnhubError::BadData { .. } => ("bad_data", None),
-                FinnhubError::NoAccess { .. } | FinnhubError::Rejected { .. } => ("rejected", None),
+                FinnhubError::NoData { .. } => (EtlOutcome::NoData, None),
+                FinnhubError::BadData { .. } => (EtlOutcome::BadData, None),
+                FinnhubError::NoAccess { .. } | FinnhubError::Rejected { .. } => {
+                    (EtlOutcome::Rejected, None)
+                }
                 FinnhubError::RateLimited { attempts } => {
-                    ("rate_limited", Some((*attempts, *attempts)))
+                    (EtlOutcome::RateLimited, Some((*attempts, *attempts)))
                 }
                 // Only reported once the retries are spent.
                 FinnhubError::Unavailable(_) => (
-                    "unavailable",
+                    EtlOutcome::Unavailable,
                     Some((state.config.finnhub.max_retries + 1, 0)),
                 ),
                 FinnhubError::NoApiKey | FinnhubError::BadApiKey { .. } => {
@@ -565,7 +572,7 @@ async fn rebuild_locked(state: &AppState) -> anyhow::Result<RebuildReport> {
                         &mut tx,
                         raw.id,
                         raw.fetched_at,
-                        raw.source == "sample",
+                        raw.source.is_sample(),
                         &typed,
                     )
                     .await?;

@@ -1,7 +1,8 @@
 import { describe, expect, expectTypeOf, it, vi } from "vitest";
 import { mockApi, problem, validation } from "../test/mockApi";
 import { api, onUnauthenticated, type Watchlist } from "./client";
-import { ApiProblem } from "./problem";
+import { ApiProblem, type ProblemSlug } from "./problem";
+import type { components } from "./schema";
 
 describe("api client", () => {
   it("returns the typed body of a 2xx answer and sends the session cookie", async () => {
@@ -69,6 +70,17 @@ describe("api client", () => {
     const p = (await api.login({ email: "a@b.c", password: "x" }).catch((e: unknown) => e)) as ApiProblem;
     expect(p.is("too-many-requests")).toBe(true);
     expect(p.retryAfter).toBe(30);
+  });
+
+  it("knows every kind of problem the service lists, cross-site-request included", async () => {
+    mockApi({
+      "POST /api/v1/watchlist": problem(403, "cross-site-request", "This change was sent from another site, so it was refused."),
+    });
+    const p = (await api.addSymbol("AAPL").catch((e: unknown) => e)) as ApiProblem;
+    // `is` takes the slugs generated from the OpenAPI document (plus "network"): a slug
+    // the service does not list fails the type check.
+    expect(p.is("cross-site-request")).toBe(true);
+    expectTypeOf<ProblemSlug>().toEqualTypeOf<components["schemas"]["ProblemKind"] | "network">();
   });
 
   it("makes a problem of an answer that is not problem+json", async () => {

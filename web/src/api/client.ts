@@ -38,6 +38,12 @@ export type EtlRunList = Schemas["EtlRunList"];
 export type EtlRunDetail = Schemas["EtlRunDetail"];
 export type Suppression = Schemas["Suppression"];
 export type SuppressionList = Schemas["SuppressionList"];
+// The closed sets of values the service reports, as its OpenAPI document lists them.
+export type DigestStatus = Schemas["DigestStatus"];
+export type DigestTrigger = Schemas["DigestTrigger"];
+export type EtlRunStatus = Schemas["EtlRunStatus"];
+export type EtlOutcome = Schemas["EtlOutcome"];
+export type SuppressionReason = Schemas["SuppressionReason"];
 
 /** Same-origin in production (the service serves the page) and through Vite's proxy in dev. */
 function baseUrl(): string {

@@ -3,28 +3,21 @@ import type { components } from "./schema";
 export type ProblemDocument = components["schemas"]["Problem"];
 export type FieldError = components["schemas"]["FieldError"];
 
-/** The `<slug>` of `urn:quotidian:problem:<slug>`, as listed in the API description. */
+/** The `<slug>` of `urn:quotidian:problem:<slug>` the service answers with (its `ProblemKind`). */
+export type ProblemKind = components["schemas"]["ProblemKind"];
+
+/** A problem's slug: one of the service's kinds, or `network`. */
 export type ProblemSlug =
-  | "malformed-request"
-  | "invalid-token"
-  | "unauthenticated"
-  | "invalid-credentials"
-  | "email-not-confirmed"
-  | "forbidden"
-  | "not-found"
-  | "method-not-allowed"
-  | "already-exists"
-  | "limit-reached"
-  | "payload-too-large"
-  | "unsupported-media-type"
-  | "validation"
-  | "too-many-requests"
-  | "internal"
-  | "unavailable"
+  | ProblemKind
   /** Client side only: the request never got an answer. */
   | "network";
 
 const URN_PREFIX = "urn:quotidian:problem:";
+
+/** `urn:quotidian:problem:<slug>`, the `type` of a problem document. */
+function urn(slug: ProblemSlug): string {
+  return URN_PREFIX + slug;
+}
 
 function isProblemDocument(value: unknown): value is ProblemDocument {
   if (typeof value !== "object" || value === null) return false;
@@ -100,7 +93,7 @@ export class ApiProblem extends Error {
     const unavailable = response.status === 502 || response.status === 503 || response.status === 504;
     return new ApiProblem(
       {
-        type: URN_PREFIX + (unavailable ? "unavailable" : "internal"),
+        type: urn(unavailable ? "unavailable" : "internal"),
         title: response.statusText || "Unexpected answer",
         status: response.status,
         detail: unavailable
@@ -113,7 +106,7 @@ export class ApiProblem extends Error {
 
   static network(): ApiProblem {
     return new ApiProblem({
-      type: URN_PREFIX + "network",
+      type: urn("network"),
       title: "No connection",
       status: 0,
       detail: "Could not reach Quotidian. Check your connection and try again.",
@@ -147,7 +140,7 @@ export function isAbortError(error: unknown): boolean {
 export function toApiProblem(error: unknown): ApiProblem {
   if (error instanceof ApiProblem) return error;
   return new ApiProblem({
-    type: URN_PREFIX + "internal",
+    type: urn("internal"),
     title: "Unexpected error",
     status: 0,
     detail: error instanceof Error && error.message ? error.message : "Something went wrong.",

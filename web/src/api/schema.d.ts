@@ -770,7 +770,7 @@ export interface components {
             /** Format: date-time */
             started_at: string;
             /** @description `schedule` (a scheduler pass), `manual` (`quotidian run`) or `send_now`. */
-            trigger: string;
+            trigger: components["schemas"]["DigestTrigger"];
         };
         DigestRunDetail: components["schemas"]["DigestRun"] & {
             /**
@@ -810,10 +810,21 @@ export interface components {
             local_date: string;
             reason?: string | null;
             /** @description `failed`, `skipped` or `missed`. */
-            status: string;
+            status: components["schemas"]["DigestStatus"];
             /** Format: uuid */
             user_id: string;
         };
+        /**
+         * @description Where a digest stands (`digest_jobs.status`), and so how its delivery ended: the
+         *     history, the run reports and the delivery audit records report this same set.
+         *
+         *     `pending` → `claimed` (a worker holds it; nothing sent) → `sending` (committed
+         *     just before the SES call) → `sent` or `failed`; `skipped` (not sent on purpose:
+         *     paused, unsubscribed, suppressed, unconfirmed); `missed` (due on a day the
+         *     service was not running). See the digests migration and ADR 0006.
+         * @enum {string}
+         */
+        DigestStatus: "pending" | "claimed" | "sending" | "sent" | "failed" | "skipped" | "missed";
         /**
          * @example {
          *       "body_removed_at": null,
@@ -851,20 +862,31 @@ export interface components {
              * @description `pending`, `claimed` or `sending` (on its way), `sent`, `failed`, `skipped`
              *     (paused, unsubscribed, suppressed) or `missed` (the service was down that day).
              */
-            status: string;
+            status: components["schemas"]["DigestStatus"];
             subject?: string | null;
-            /** @description `schedule`, or `send_now`. */
-            trigger: string;
+            /** @description What queued it: the schedule, `quotidian run`, or "send now". */
+            trigger: components["schemas"]["DigestTrigger"];
         };
+        /**
+         * @description What queued a digest, or started a digest run (`digest_jobs.trigger`,
+         *     `digest_runs.trigger`): a scheduler pass, `quotidian run`, or "send now".
+         * @enum {string}
+         */
+        DigestTrigger: "schedule" | "manual" | "send_now";
         EtlFailure: {
             endpoint: string;
             /** @description `no_data`, `bad_data`, `unavailable`, `rate_limited` or `rejected`. */
-            outcome: string;
+            outcome: components["schemas"]["EtlOutcome"];
             reason: string;
             /** Format: date-time */
             recorded_at: string;
             symbol: string;
         };
+        /**
+         * @description Why one call of an extraction run loaded nothing (`etl_failures.outcome`).
+         * @enum {string}
+         */
+        EtlOutcome: "no_data" | "bad_data" | "unavailable" | "rate_limited" | "rejected";
         /**
          * @example {
          *       "calls": 245,
@@ -903,15 +925,18 @@ export interface components {
             /** Format: int32 */
             retries: number;
             /** @description `finnhub`, or `sample` for the offline sample source. */
-            source: string;
+            source: components["schemas"]["MarketSource"];
             /** Format: date-time */
             started_at: string;
             /** @description `running`, `succeeded`, `partial` (some symbols failed) or `failed`. */
-            status: string;
+            status: components["schemas"]["EtlRunStatus"];
             /** Format: int32 */
             symbols: number;
-            /** @description What started it: `cli`, `scheduler`, ... */
-            trigger: string;
+            /**
+             * @description What started it: `cli` (`quotidian etl`) or `digest` (a digest batch bringing
+             *     its market data up to date).
+             */
+            trigger: components["schemas"]["EtlTrigger"];
         };
         EtlRunDetail: components["schemas"]["EtlRun"] & {
             failure_details: components["schemas"]["EtlFailure"][];
@@ -925,6 +950,17 @@ export interface components {
             /** @description Newest first. */
             runs: components["schemas"]["EtlRun"][];
         };
+        /**
+         * @description How a market-data extraction run stands or ended (`etl_runs.status`).
+         * @enum {string}
+         */
+        EtlRunStatus: "running" | "succeeded" | "partial" | "failed";
+        /**
+         * @description What started an extraction run (`etl_runs.trigger`): `quotidian etl`, or a
+         *     digest batch bringing its recipients' market data up to date.
+         * @enum {string}
+         */
+        EtlTrigger: "cli" | "digest";
         FieldError: {
             /** @description The request field, e.g. `email`. */
             field: string;
@@ -948,7 +984,7 @@ export interface components {
              */
             calls_per_second: number;
             /** @description `finnhub`, or `sample` when the offline sample data stands in (no API key). */
-            source: string;
+            source: components["schemas"]["MarketSource"];
         };
         /**
          * @example {
@@ -960,6 +996,12 @@ export interface components {
             email: string;
             password: string;
         };
+        /**
+         * @description Where market data came from: the real API, or the offline sample source
+         *     (`etl_runs.source`, `raw_responses.source`).
+         * @enum {string}
+         */
+        MarketSource: "finnhub" | "sample";
         /**
          * @example {
          *       "confirmed_at": "2026-11-21T09:05:00Z",
@@ -1145,9 +1187,18 @@ export interface components {
             status: number;
             /** @description Short, human-readable summary of the kind of problem. */
             title: string;
-            /** @description Stable identifier of the kind of problem, `urn:quotidian:problem:<slug>`. */
+            /**
+             * @description Stable identifier of the kind of problem, `urn:quotidian:problem:<slug>`, where
+             *     `<slug>` is one of the `ProblemKind` values.
+             */
             type: string;
         };
+        /**
+         * @description The kinds of problem this API answers with: the `<slug>` of a problem's `type`,
+         *     `urn:quotidian:problem:<slug>`.
+         * @enum {string}
+         */
+        ProblemKind: "malformed-request" | "validation" | "unsupported-media-type" | "payload-too-large" | "unauthenticated" | "invalid-credentials" | "email-not-confirmed" | "invalid-token" | "forbidden" | "cross-site-request" | "not-found" | "method-not-allowed" | "already-exists" | "limit-reached" | "too-many-requests" | "internal" | "unavailable";
         Queue: {
             /**
              * Format: int64
@@ -1231,11 +1282,11 @@ export interface components {
             /** Format: date-time */
             sent_at?: string | null;
             ses_message_id?: string | null;
-            status: string;
+            status: components["schemas"]["DigestStatus"];
             subject?: string | null;
             /** @description The plain-text part exactly as sent; null like `html`. */
             text?: string | null;
-            trigger: string;
+            trigger: components["schemas"]["DigestTrigger"];
         };
         SesBudget: {
             /** @description True when the rate was set by `QUOTIDIAN_SES_MAX_SEND_RATE` rather than read from SES. */
@@ -1354,7 +1405,7 @@ export interface components {
             detail?: string | null;
             email: string;
             /** @description `bounce` (a permanent bounce), `complaint` or `manual`. */
-            reason: string;
+            reason: components["schemas"]["SuppressionReason"];
             /** Format: date-time */
             suppressed_at: string;
         };
@@ -1364,6 +1415,12 @@ export interface components {
             /** @description Newest first. */
             suppressions: components["schemas"]["Suppression"][];
         };
+        /**
+         * @description Why an address is suppressed (`suppressed_addresses.reason`): a permanent
+         *     bounce or a complaint reported by SES, or an operator's hand.
+         * @enum {string}
+         */
+        SuppressionReason: "bounce" | "complaint" | "manual";
         SymbolHit: {
             /** @description The company or instrument name. */
             description: string;
@@ -1423,21 +1480,23 @@ export interface components {
             symbols: components["schemas"]["WatchlistItem"][];
         };
         /**
+         * @description What a notification came to: `suppressed`, `reconciled` (an event that settled a
+         *     digest whose SES outcome was unknown; a bounce may also do so and then says
+         *     `suppressed`), `recorded` (an event about a digest still being sent, kept as
+         *     evidence), `ignored` (a transient bounce, a delivery of a digest known to be sent,
+         *     an SES test message, or a bounce or complaint about mail we did not send to that
+         *     address), `subscription_confirmed` or `unsubscribed`.
+         * @enum {string}
+         */
+        WebhookOutcome: "suppressed" | "reconciled" | "recorded" | "ignored" | "subscription_confirmed" | "unsubscribed";
+        /**
          * @example {
          *       "outcome": "suppressed",
          *       "suppressed": 1
          *     }
          */
         WebhookReceipt: {
-            /**
-             * @description `suppressed`, `reconciled` (an event that settled a digest whose SES outcome was
-             *     unknown; a bounce may also do so and then says `suppressed`), `recorded` (an
-             *     event about a digest still being sent, kept as evidence), `ignored` (a transient
-             *     bounce, a delivery of a digest known to be sent, an SES test message, or a bounce
-             *     or complaint about mail we did not send to that address),
-             *     `subscription_confirmed` or `unsubscribed`.
-             */
-            outcome: string;
+            outcome: components["schemas"]["WebhookOutcome"];
             /** @description Addresses this message suppressed (they may have been suppressed already). */
             suppressed: number;
         };

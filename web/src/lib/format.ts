@@ -1,3 +1,5 @@
+import type { DigestStatus, DigestTrigger, EtlRunStatus } from "../api/client";
+
 /** "Monday 23 November 2026, 07:30 (America/New_York)", in the given zone. */
 export function formatDateTimeInZone(iso: string, timeZone: string): string {
   const date = new Date(iso);
@@ -32,7 +34,10 @@ export function formatDateTime(iso: string): string {
   }).format(date);
 }
 
-const STATUS_LABELS: Record<string, string> = {
+/** A digest's or an extraction run's status. */
+export type Status = DigestStatus | EtlRunStatus;
+
+const STATUS_LABELS: Record<Status, string> = {
   pending: "On its way",
   claimed: "On its way",
   sending: "On its way",
@@ -47,17 +52,27 @@ const STATUS_LABELS: Record<string, string> = {
 };
 
 /** A digest status for people. */
-export function statusLabel(status: string): string {
+export function statusLabel(status: Status): string {
+  // The fallback is for a value newer than this page (a page loaded before a deploy).
   return STATUS_LABELS[status] ?? status.charAt(0).toUpperCase() + status.slice(1);
 }
 
+const STATUS_TONES: Record<Status, "ok" | "pending" | "bad" | "neutral"> = {
+  pending: "pending",
+  claimed: "pending",
+  sending: "pending",
+  sent: "ok",
+  failed: "bad",
+  skipped: "neutral",
+  missed: "bad",
+  running: "pending",
+  succeeded: "ok",
+  partial: "bad",
+};
+
 /** The CSS modifier for a status badge. */
-export function statusTone(status: string): "ok" | "pending" | "bad" | "neutral" {
-  if (status === "sent" || status === "succeeded") return "ok";
-  if (status === "pending" || status === "claimed" || status === "sending" || status === "running")
-    return "pending";
-  if (status === "failed" || status === "missed" || status === "partial") return "bad";
-  return "neutral";
+export function statusTone(status: Status): "ok" | "pending" | "bad" | "neutral" {
+  return STATUS_TONES[status] ?? "neutral";
 }
 
 /** A wait in whole seconds for people: "45 s", "12 min", "3 h 5 min", "2 d 4 h". */
@@ -82,14 +97,14 @@ export function isToday(iso: string, now: Date = new Date()): boolean {
   );
 }
 
-const DIGEST_RUN_TRIGGERS: Record<string, string> = {
+const DIGEST_RUN_TRIGGERS: Record<DigestTrigger, string> = {
   schedule: "Scheduled",
   manual: "quotidian run",
   send_now: "Send now",
 };
 
 /** What started a digest run, for people. */
-export function digestRunTrigger(trigger: string): string {
+export function digestRunTrigger(trigger: DigestTrigger): string {
   return DIGEST_RUN_TRIGGERS[trigger] ?? trigger;
 }
 
@@ -98,6 +113,6 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-export function triggerLabel(trigger: string): string {
+export function triggerLabel(trigger: DigestTrigger): string {
   return trigger === "send_now" ? "Sent on request" : "Scheduled";
 }

@@ -1,4 +1,5 @@
 import { vi } from "vitest";
+import type { ProblemKind } from "../api/problem";
 
 /** What a mocked endpoint answers. */
 export interface MockAnswer {
@@ -21,7 +22,8 @@ export type Handler = (call: RecordedCall) => MockAnswer | Promise<MockAnswer>;
 /** A problem+json answer as the service writes it. */
 export function problem(
   status: number,
-  slug: string,
+  /** One the service answers with, or `unmocked` (this mock's own, for a missing route). */
+  slug: ProblemKind | "unmocked",
   detail: string,
   errors?: { field: string; message: string }[],
   headers?: Record<string, string>,

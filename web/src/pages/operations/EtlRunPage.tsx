@@ -1,11 +1,11 @@
 import { Link } from "react-router";
-import { api } from "../../api/client";
+import { api, type EtlOutcome } from "../../api/client";
 import { Loading } from "../../components/Alerts";
 import { StatusBadge } from "../../components/StatusBadge";
 import { formatDateTime, plural } from "../../lib/format";
 import { Counts, LoadProblem, useRunDetail } from "./shared";
 
-const OUTCOMES: Record<string, string> = {
+const OUTCOMES: Record<EtlOutcome, string> = {
   no_data: "No data",
   bad_data: "Bad data",
   unavailable: "Unavailable",

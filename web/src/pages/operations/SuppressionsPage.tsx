@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "react";
-import { api, type Suppression } from "../../api/client";
+import { api, type Suppression, type SuppressionReason } from "../../api/client";
 import { ErrorAlert, Loading, StatusMessage } from "../../components/Alerts";
 import { BusyButton } from "../../components/BusyButton";
 import { useAction } from "../../hooks/useAction";
@@ -7,7 +7,7 @@ import { useDocumentTitle } from "../../hooks/useDocumentTitle";
 import { formatDateTime } from "../../lib/format";
 import { LoadMore, LoadProblem, usePaged } from "./shared";
 
-const REASONS: Record<string, string> = {
+const REASONS: Record<SuppressionReason, string> = {
   bounce: "Permanent bounce",
   complaint: "Complaint",
   manual: "By hand",
