@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::domain::{DigestStatus, DigestTrigger, SuppressionReason};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct DueUserRow {
     pub user_id: Uuid,
     pub time_zone: String,
@@ -23,7 +23,7 @@ pub struct DueUserRow {
 /// (`statement_timestamp()`, not `now()`: inside a transaction that waited for a lock,
 /// `now()` is the instant the transaction began.)
 pub async fn database_now(db: impl PgExecutor<'_>) -> sqlx::Result<DateTime<Utc>> {
-    sqlx::query_scalar("select statement_timestamp()")
+    sqlx::query_scalar!(r#"select statement_timestamp() as "now!""#)
         .fetch_one(db)
         .await
 }
@@ -35,10 +35,14 @@ pub async fn latest_for_user(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
 ) -> sqlx::Result<(Option<NaiveDate>, Option<DateTime<Utc>>)> {
-    sqlx::query_as("select max(local_date), max(due_at) from digest_jobs where user_id = $1")
-        .bind(user_id)
-        .fetch_one(db)
-        .await
+    let latest = sqlx::query!(
+        "select max(local_date) as local_date, max(due_at) as due_at
+         from digest_jobs where user_id = $1",
+        user_id
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((latest.local_date, latest.due_at))
 }
 
 /// Up to `limit` people whose next digest is due by `now`, locked until the
@@ -49,16 +53,17 @@ pub async fn lock_due_users(
     now: DateTime<Utc>,
     limit: i64,
 ) -> sqlx::Result<Vec<DueUserRow>> {
-    sqlx::query_as(
-        "select user_id, time_zone, send_time, days, next_send_at
+    sqlx::query_as!(
+        DueUserRow,
+        r#"select user_id, time_zone, send_time, days, next_send_at as "next_send_at!"
          from preferences
          where next_send_at <= $1
          order by next_send_at
          limit $2
-         for update skip locked",
+         for update skip locked"#,
+        now,
+        limit
     )
-    .bind(now)
-    .bind(limit)
     .fetch_all(tx)
     .await
 }
@@ -68,13 +73,13 @@ pub async fn set_next_send(
     user_ids: &[Uuid],
     next: &[Option<DateTime<Utc>>],
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update preferences p set next_send_at = n.next
          from unnest($1::uuid[], $2::timestamptz[]) as n (user_id, next)
          where p.user_id = n.user_id",
+        user_ids,
+        next as &[Option<DateTime<Utc>>]
     )
-    .bind(user_ids)
-    .bind(next)
     .execute(tx)
     .await?;
     Ok(())
@@ -116,7 +121,8 @@ impl NewJobs {
     }
 }
 
-/// A job as the audit trail records it.
+/// A job as the audit trail records it. (`FromRow` too: tests read jobs with their own
+/// queries.)
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct JobRecordRow {
     pub id: i64,
@@ -135,10 +141,6 @@ pub struct JobRecordRow {
     pub created_at: DateTime<Utc>,
 }
 
-pub(crate) const RECORD_COLUMNS: &str =
-    "id, user_id, local_date, run_id, trigger, due_at, status, attempts, last_error,
-     content_hash, ses_message_id, sent_at, finished_at, created_at";
-
 /// Inserts the jobs that do not exist yet (one per person and local date) and returns
 /// those it inserted. Missed ones are inserted already finished.
 pub async fn insert_jobs(
@@ -147,30 +149,32 @@ pub async fn insert_jobs(
     trigger: DigestTrigger,
     jobs: &NewJobs,
 ) -> sqlx::Result<Vec<JobRecordRow>> {
-    sqlx::query_as(&format!(
-        "insert into digest_jobs (user_id, local_date, run_id, trigger, due_at, status, last_error, finished_at)
+    sqlx::query_as!(
+        JobRecordRow,
+        r#"insert into digest_jobs (user_id, local_date, run_id, trigger, due_at, status, last_error, finished_at)
          select j.user_id, j.local_date, $1, $2, j.due_at, j.status, j.error,
                 case when j.status = 'pending' then null else now() end
          from unnest($3::uuid[], $4::date[], $5::timestamptz[], $6::text[], $7::text[])
               as j (user_id, local_date, due_at, status, error)
          on conflict (user_id, local_date) do nothing
-         returning {RECORD_COLUMNS}"
-    ))
-    .bind(run_id)
-    .bind(trigger)
-    .bind(&jobs.user_ids)
-    .bind(&jobs.local_dates)
-    .bind(&jobs.due_ats)
-    .bind(&jobs.statuses)
-    .bind(&jobs.errors)
+         returning id, user_id, local_date, run_id, trigger as "trigger: DigestTrigger", due_at,
+                   status as "status: DigestStatus", attempts, last_error, content_hash,
+                   ses_message_id, sent_at, finished_at, created_at"#,
+        run_id,
+        trigger as DigestTrigger,
+        &jobs.user_ids,
+        &jobs.local_dates,
+        &jobs.due_ats,
+        &jobs.statuses as &[DigestStatus],
+        &jobs.errors as &[Option<String>]
+    )
     .fetch_all(tx)
     .await
 }
 
 /// A digest still on its way, as account deletion finds it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct UnfinishedJobRow {
-    #[sqlx(flatten)]
     pub job: JobRecordRow,
     pub lease_until: Option<DateTime<Utc>>,
     /// True unless a worker's lease on it is still running.
@@ -183,16 +187,42 @@ pub async fn lock_unfinished_for_user(
     tx: &mut PgConnection,
     user_id: Uuid,
 ) -> sqlx::Result<Vec<UnfinishedJobRow>> {
-    sqlx::query_as(&format!(
-        "select {RECORD_COLUMNS}, lease_until, coalesce(lease_until < now(), true) as lease_over
+    let rows = sqlx::query!(
+        r#"select id, user_id, local_date, run_id, trigger as "trigger: DigestTrigger", due_at,
+                   status as "status: DigestStatus", attempts, last_error, content_hash,
+                   ses_message_id, sent_at, finished_at, created_at,
+                   lease_until, coalesce(lease_until < now(), true) as "lease_over!"
          from digest_jobs
          where user_id = $1 and status in ('pending', 'claimed', 'sending')
          order by id
-         for update"
-    ))
-    .bind(user_id)
+         for update"#,
+        user_id
+    )
     .fetch_all(tx)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| UnfinishedJobRow {
+            job: JobRecordRow {
+                id: r.id,
+                user_id: r.user_id,
+                local_date: r.local_date,
+                run_id: r.run_id,
+                trigger: r.trigger,
+                due_at: r.due_at,
+                status: r.status,
+                attempts: r.attempts,
+                last_error: r.last_error,
+                content_hash: r.content_hash,
+                ses_message_id: r.ses_message_id,
+                sent_at: r.sent_at,
+                finished_at: r.finished_at,
+                created_at: r.created_at,
+            },
+            lease_until: r.lease_until,
+            lease_over: r.lease_over,
+        })
+        .collect())
 }
 
 pub async fn find_for_day(
@@ -200,18 +230,22 @@ pub async fn find_for_day(
     user_id: Uuid,
     local_date: NaiveDate,
 ) -> sqlx::Result<Option<JobRecordRow>> {
-    sqlx::query_as(&format!(
-        "select {RECORD_COLUMNS} from digest_jobs where user_id = $1 and local_date = $2"
-    ))
-    .bind(user_id)
-    .bind(local_date)
+    sqlx::query_as!(
+        JobRecordRow,
+        r#"select id, user_id, local_date, run_id, trigger as "trigger: DigestTrigger", due_at,
+                   status as "status: DigestStatus", attempts, last_error, content_hash,
+                   ses_message_id, sent_at, finished_at, created_at
+         from digest_jobs where user_id = $1 and local_date = $2"#,
+        user_id,
+        local_date
+    )
     .fetch_optional(db)
     .await
 }
 
 // ---- delivery ----------------------------------------------------------------------
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ClaimedJobRow {
     pub id: i64,
     pub user_id: Uuid,
@@ -227,8 +261,9 @@ pub async fn claim(
     limit: i64,
     lease_secs: f64,
 ) -> sqlx::Result<Vec<ClaimedJobRow>> {
-    sqlx::query_as(
-        "with ready as (
+    sqlx::query_as!(
+        ClaimedJobRow,
+        r#"with ready as (
              select id from digest_jobs
              where status = 'pending' and next_attempt_at <= now()
              order by next_attempt_at, id
@@ -239,10 +274,10 @@ pub async fn claim(
          set status = 'claimed', attempts = j.attempts + 1,
              lease_until = now() + make_interval(secs => $2)
          from ready where j.id = ready.id
-         returning j.id, j.user_id, j.local_date, j.trigger, j.attempts",
+         returning j.id, j.user_id, j.local_date, j.trigger as "trigger: DigestTrigger", j.attempts"#,
+        limit,
+        lease_secs
     )
-    .bind(limit)
-    .bind(lease_secs)
     .fetch_all(db)
     .await
 }
@@ -267,22 +302,22 @@ pub async fn mark_sending(
     lease_secs: f64,
     content: &SendingContent<'_>,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update digest_jobs
          set status = 'sending', lease_until = now() + make_interval(secs => $3),
              recipient = $4, subject = $5, html_body = $6, text_body = $7, content_hash = $8,
              send_token = $9
          where id = $1 and status = 'claimed' and attempts = $2",
+        id,
+        attempts,
+        lease_secs,
+        content.recipient,
+        content.subject,
+        content.html,
+        content.text,
+        content.content_hash,
+        content.send_token
     )
-    .bind(id)
-    .bind(attempts)
-    .bind(lease_secs)
-    .bind(content.recipient)
-    .bind(content.subject)
-    .bind(content.html)
-    .bind(content.text)
-    .bind(content.content_hash)
-    .bind(content.send_token)
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -300,20 +335,23 @@ pub async fn finish(
     ses_message_id: Option<&str>,
     outcome_unknown: bool,
 ) -> sqlx::Result<Option<JobRecordRow>> {
-    sqlx::query_as(&format!(
-        "update digest_jobs
+    sqlx::query_as!(
+        JobRecordRow,
+        r#"update digest_jobs
          set status = $3, last_error = $4, ses_message_id = $5, outcome_unknown = $6,
              sent_at = case when $3 = 'sent' then now() end,
              finished_at = now(), lease_until = null
          where id = $1 and attempts = $2 and status in ('claimed', 'sending')
-         returning {RECORD_COLUMNS}"
-    ))
-    .bind(id)
-    .bind(attempts)
-    .bind(status)
-    .bind(error)
-    .bind(ses_message_id)
-    .bind(outcome_unknown)
+         returning id, user_id, local_date, run_id, trigger as "trigger: DigestTrigger", due_at,
+                   status as "status: DigestStatus", attempts, last_error, content_hash,
+                   ses_message_id, sent_at, finished_at, created_at"#,
+        id,
+        attempts,
+        status as DigestStatus,
+        error,
+        ses_message_id,
+        outcome_unknown
+    )
     .fetch_optional(tx)
     .await
 }
@@ -326,16 +364,17 @@ pub async fn retry_later(
     error: &str,
     delay_ms: u64,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let delay_secs = delay_ms as f64 / 1000.0;
+    let done = sqlx::query!(
         "update digest_jobs
          set status = 'pending', lease_until = null, last_error = $3,
              next_attempt_at = now() + make_interval(secs => $4)
          where id = $1 and attempts = $2 and status in ('claimed', 'sending')",
+        id,
+        attempts,
+        error,
+        delay_secs
     )
-    .bind(id)
-    .bind(attempts)
-    .bind(error)
-    .bind(delay_ms as f64 / 1000.0)
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -352,18 +391,18 @@ pub async fn extend_leases(
     claim_secs: f64,
     sending_secs: f64,
 ) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update digest_jobs j
          set lease_until = now() + make_interval(
-             secs => case when j.status = 'claimed' then $3 else $4 end)
+             secs => case when j.status = 'claimed' then $3::float8 else $4::float8 end)
          from unnest($1::bigint[], $2::int[]) as held (id, attempts)
          where j.id = held.id and j.attempts = held.attempts
            and j.status in ('claimed', 'sending')",
+        ids,
+        attempts,
+        claim_secs,
+        sending_secs
     )
-    .bind(ids)
-    .bind(attempts)
-    .bind(claim_secs)
-    .bind(sending_secs)
     .execute(db)
     .await?;
     Ok(done.rows_affected())
@@ -373,14 +412,14 @@ pub async fn extend_leases(
 /// pending again at once, and the claim's attempt does not count. False when the
 /// claim is no longer this worker's.
 pub async fn release_claim(db: impl PgExecutor<'_>, id: i64, attempts: i32) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update digest_jobs
          set status = 'pending', lease_until = null, attempts = attempts - 1,
              next_attempt_at = now()
          where id = $1 and attempts = $2 and status = 'claimed'",
+        id,
+        attempts
     )
-    .bind(id)
-    .bind(attempts)
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -388,9 +427,9 @@ pub async fn release_claim(db: impl PgExecutor<'_>, id: i64, attempts: i32) -> s
 
 /// Claims whose lease ran out (the worker stopped before sending): back to `pending`.
 pub async fn release_expired_claims(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update digest_jobs set status = 'pending', lease_until = null
-         where status = 'claimed' and lease_until < now()",
+         where status = 'claimed' and lease_until < now()"
     )
     .execute(db)
     .await?;
@@ -404,8 +443,9 @@ pub async fn fail_expired_sending(
     limit: i64,
     reason: &str,
 ) -> sqlx::Result<Vec<JobRecordRow>> {
-    sqlx::query_as(&format!(
-        "with stuck as (
+    sqlx::query_as!(
+        JobRecordRow,
+        r#"with stuck as (
              select id from digest_jobs
              where status = 'sending' and lease_until < now()
              limit $1
@@ -415,21 +455,18 @@ pub async fn fail_expired_sending(
          set status = 'failed', last_error = $2, finished_at = now(), lease_until = null,
              outcome_unknown = true
          from stuck where j.id = stuck.id
-         returning {}",
-        RECORD_COLUMNS
-            .split(", ")
-            .map(|c| format!("j.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
-    .bind(limit)
-    .bind(reason)
+         returning j.id, j.user_id, j.local_date, j.run_id, j.trigger as "trigger: DigestTrigger",
+                   j.due_at, j.status as "status: DigestStatus", j.attempts, j.last_error,
+                   j.content_hash, j.ses_message_id, j.sent_at, j.finished_at, j.created_at"#,
+        limit,
+        reason
+    )
     .fetch_all(tx)
     .await
 }
 
 /// What a batch of digests needs to know about its recipients.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RecipientRow {
     pub user_id: Uuid,
     pub email: String,
@@ -446,15 +483,16 @@ pub async fn recipients(
     db: impl PgExecutor<'_>,
     user_ids: &[Uuid],
 ) -> sqlx::Result<Vec<RecipientRow>> {
-    sqlx::query_as(
-        "select u.id as user_id, u.email, u.confirmed_at is not null as confirmed, p.time_zone, p.paused,
-                p.unsubscribed_at is not null as unsubscribed, p.include_news, p.include_earnings,
-                s.reason as suppressed
+    sqlx::query_as!(
+        RecipientRow,
+        r#"select u.id as user_id, u.email, u.confirmed_at is not null as "confirmed!", p.time_zone, p.paused,
+                p.unsubscribed_at is not null as "unsubscribed!", p.include_news, p.include_earnings,
+                s.reason as "suppressed?: SuppressionReason"
          from users u join preferences p on p.user_id = u.id
               left join suppressed_addresses s on s.email = u.email
-         where u.id = any($1)",
+         where u.id = any($1)"#,
+        user_ids
     )
-    .bind(user_ids)
     .fetch_all(db)
     .await
 }
@@ -464,21 +502,23 @@ pub async fn watchlists(
     db: impl PgExecutor<'_>,
     user_ids: &[Uuid],
 ) -> sqlx::Result<Vec<(Uuid, String)>> {
-    sqlx::query_as(
+    let rows = sqlx::query!(
         "select user_id, symbol from watchlist_items where user_id = any($1)
          order by user_id, added_at, symbol",
+        user_ids
     )
-    .bind(user_ids)
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.user_id, r.symbol)).collect())
 }
 
 /// Digests not yet finished, and the earliest instant one of them may be tried again.
 pub async fn unfinished(db: impl PgExecutor<'_>) -> sqlx::Result<(i64, Option<DateTime<Utc>>)> {
-    sqlx::query_as(
-        "select count(*), min(next_attempt_at) filter (where status = 'pending')
-         from digest_jobs where status in ('pending', 'claimed', 'sending')",
+    let left = sqlx::query!(
+        r#"select count(*) as "count!", min(next_attempt_at) filter (where status = 'pending') as next
+         from digest_jobs where status in ('pending', 'claimed', 'sending')"#
     )
     .fetch_one(db)
-    .await
+    .await?;
+    Ok((left.count, left.next))
 }
