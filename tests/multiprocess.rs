@@ -178,7 +178,10 @@ async fn forward_detached(
             }
             response
         }
-        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+        Err(error) => {
+            eprintln!("proxy: forwarding to the SES emulator failed: {error:?}");
+            StatusCode::BAD_GATEWAY.into_response()
+        }
     }
 }
 
@@ -201,7 +204,15 @@ async fn start_proxy_full(
         upstream: env("AWS_ENDPOINT_URL_SESV2")
             .trim_end_matches('/')
             .to_owned(),
-        client: reqwest::Client::new(),
+        // The emulator (Node) closes a connection idle for 5 s; reusing one it is just
+        // closing fails the forward ("connection closed before message completed"),
+        // which the service rightly takes as an SES answer lost mid-call ("outcome
+        // unknown"). The stand-in must not add failures SES would not have: idle
+        // connections are dropped before the emulator would drop them.
+        client: reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(2))
+            .build()
+            .unwrap(),
         sends: Arc::default(),
         throttled: Arc::default(),
         forwarded: Arc::default(),
@@ -408,7 +419,15 @@ async fn three_workers_one_killed_nobody_gets_two_and_everything_is_audited() {
     let events = Arc::new(EventDestination {
         webhook: format!("{server_url}/webhooks/ses"),
         cert_base,
-        client: reqwest::Client::new(),
+        // The emulator (Node) closes a connection idle for 5 s; reusing one it is just
+        // closing fails the forward ("connection closed before message completed"),
+        // which the service rightly takes as an SES answer lost mid-call ("outcome
+        // unknown"). The stand-in must not add failures SES would not have: idle
+        // connections are dropped before the emulator would drop them.
+        client: reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(2))
+            .build()
+            .unwrap(),
         published: AtomicUsize::new(0),
     });
     let (ses, proxy) = start_proxy_full(None, Some(events.clone())).await;
@@ -782,8 +801,13 @@ async fn three_workers_share_one_send_rate() {
         100.0 * throttled as f64 / sends as f64
     );
     assert_eq!(sent, N, "everyone's digest went out");
+    // Three workers pacing only themselves are throttled on more than half their calls
+    // (57.6% measured before the shared budget); one shared budget on a quiet machine
+    // on none or almost none. 5% leaves room for a machine busy with other work (a
+    // stalled process sends a reserved slot late and the next on time: 1.3% seen
+    // while another build ran), and still fails on anything not shared.
     assert!(
-        (throttled as f64) < 0.01 * sends as f64,
+        (throttled as f64) < 0.05 * sends as f64,
         "{throttled} of {sends} sends were throttled: the workers together exceeded the account's rate"
     );
 }
