@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::domain::{DigestStatus, DigestTrigger};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct HistoryRow {
     pub id: i64,
     pub local_date: NaiveDate,
@@ -27,21 +27,22 @@ pub async fn history(
     before: Option<NaiveDate>,
     limit: i64,
 ) -> sqlx::Result<Vec<HistoryRow>> {
-    sqlx::query_as(
-        "select id, local_date, trigger, status, subject, last_error, sent_at, created_at,
-                body_pruned_at
+    sqlx::query_as!(
+        HistoryRow,
+        r#"select id, local_date, trigger as "trigger: DigestTrigger", status as "status: DigestStatus",
+                subject, last_error, sent_at, created_at, body_pruned_at
          from digest_jobs
          where user_id = $1 and ($2::date is null or local_date < $2)
-         order by local_date desc limit $3",
+         order by local_date desc limit $3"#,
+        user_id,
+        before,
+        limit,
     )
-    .bind(user_id)
-    .bind(before)
-    .bind(limit)
     .fetch_all(db)
     .await
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct SentDigestRow {
     pub id: i64,
     pub local_date: NaiveDate,
@@ -63,13 +64,15 @@ pub async fn get_for_user(
     user_id: Uuid,
     id: i64,
 ) -> sqlx::Result<Option<SentDigestRow>> {
-    sqlx::query_as(
-        "select id, local_date, trigger, status, recipient, subject, html_body, text_body, content_hash,
-                ses_message_id, last_error, sent_at, body_pruned_at
-         from digest_jobs where user_id = $1 and id = $2",
+    sqlx::query_as!(
+        SentDigestRow,
+        r#"select id, local_date, trigger as "trigger: DigestTrigger", status as "status: DigestStatus",
+                recipient, subject, html_body, text_body, content_hash, ses_message_id, last_error,
+                sent_at, body_pruned_at
+         from digest_jobs where user_id = $1 and id = $2"#,
+        user_id,
+        id,
     )
-    .bind(user_id)
-    .bind(id)
     .fetch_optional(db)
     .await
 }
@@ -78,7 +81,7 @@ pub async fn get_for_user(
 /// delivery record is in S3 already (the record's content hash stays checkable until
 /// then); the job row, subject and hash stay. Returns how many.
 pub async fn prune_bodies(db: impl PgExecutor<'_>, days: u32, limit: i64) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "with old as (
              select j.id from digest_jobs j
              where j.html_body is not null
@@ -95,9 +98,9 @@ pub async fn prune_bodies(db: impl PgExecutor<'_>, days: u32, limit: i64) -> sql
          update digest_jobs j
          set html_body = null, text_body = null, body_pruned_at = now()
          from old where j.id = old.id",
+        days as i32,
+        limit,
     )
-    .bind(days as i32)
-    .bind(limit)
     .execute(db)
     .await?;
     Ok(done.rows_affected())

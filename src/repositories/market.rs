@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
+use strum::VariantArray as _;
 
 use crate::domain::market::{Endpoint, MarketSource, Typed};
 use crate::domain::{EtlOutcome, EtlRunStatus, EtlTrigger};
@@ -16,7 +17,7 @@ pub struct RawInsert<'a> {
     pub body: &'a str,
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct RawRow {
     pub id: i64,
     pub source: MarketSource,
@@ -33,20 +34,21 @@ pub async fn insert_raw(
     db: impl PgExecutor<'_>,
     raw: &RawInsert<'_>,
 ) -> sqlx::Result<(i64, DateTime<Utc>)> {
-    sqlx::query_as(
+    let row = sqlx::query!(
         "insert into raw_responses (run_id, source, endpoint, symbol, params, status, body)
          values ($1, $2, $3, $4, $5, $6, $7)
          returning id, fetched_at",
+        raw.run_id,
+        raw.source as MarketSource,
+        raw.endpoint.as_str(),
+        raw.symbol,
+        raw.params,
+        raw.status as i16,
+        raw.body,
     )
-    .bind(raw.run_id)
-    .bind(raw.source.as_str())
-    .bind(raw.endpoint.as_str())
-    .bind(raw.symbol)
-    .bind(raw.params)
-    .bind(raw.status as i16)
-    .bind(raw.body)
     .fetch_one(db)
-    .await
+    .await?;
+    Ok((row.id, row.fetched_at))
 }
 
 /// Writes typed rows derived from raw row `raw_id`. Upserts: the response with the
@@ -61,7 +63,7 @@ pub async fn store_typed(
 ) -> sqlx::Result<()> {
     match typed {
         Typed::Quote(q) => {
-            sqlx::query(
+            sqlx::query!(
                 "insert into quotes (symbol, trading_day, price, change, change_percent, high, low, open,
                                      previous_close, quoted_at, fetched_at, raw_id, sample)
                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
@@ -71,25 +73,25 @@ pub async fn store_typed(
                     previous_close = excluded.previous_close, quoted_at = excluded.quoted_at,
                     fetched_at = excluded.fetched_at, raw_id = excluded.raw_id, sample = excluded.sample
                   where quotes.raw_id <= excluded.raw_id",
+                q.symbol,
+                q.trading_day,
+                q.price,
+                q.change,
+                q.change_percent,
+                q.high,
+                q.low,
+                q.open,
+                q.previous_close,
+                q.quoted_at,
+                fetched_at,
+                raw_id,
+                sample,
             )
-            .bind(&q.symbol)
-            .bind(q.trading_day)
-            .bind(q.price)
-            .bind(q.change)
-            .bind(q.change_percent)
-            .bind(q.high)
-            .bind(q.low)
-            .bind(q.open)
-            .bind(q.previous_close)
-            .bind(q.quoted_at)
-            .bind(fetched_at)
-            .bind(raw_id)
-            .bind(sample)
             .execute(&mut *db)
             .await?;
         }
         Typed::Profile(p) => {
-            sqlx::query(
+            sqlx::query!(
                 "insert into company_profiles (symbol, name, exchange, country, currency, industry, ipo, logo,
                                                web_url, market_cap_millions, shares_outstanding, fetched_at,
                                                raw_id, sample)
@@ -102,27 +104,27 @@ pub async fn store_typed(
                     shares_outstanding = excluded.shares_outstanding, fetched_at = excluded.fetched_at,
                     raw_id = excluded.raw_id, sample = excluded.sample
                   where company_profiles.raw_id <= excluded.raw_id",
+                p.symbol,
+                p.name,
+                p.exchange,
+                p.country,
+                p.currency,
+                p.industry,
+                p.ipo,
+                p.logo,
+                p.web_url,
+                p.market_cap_millions,
+                p.shares_outstanding,
+                fetched_at,
+                raw_id,
+                sample,
             )
-            .bind(&p.symbol)
-            .bind(&p.name)
-            .bind(&p.exchange)
-            .bind(&p.country)
-            .bind(&p.currency)
-            .bind(&p.industry)
-            .bind(p.ipo)
-            .bind(&p.logo)
-            .bind(&p.web_url)
-            .bind(p.market_cap_millions)
-            .bind(p.shares_outstanding)
-            .bind(fetched_at)
-            .bind(raw_id)
-            .bind(sample)
             .execute(&mut *db)
             .await?;
         }
         Typed::News(items) => {
             for n in items {
-                sqlx::query(
+                sqlx::query!(
                     "insert into news_items (id, headline, source, url, summary, image, category, published_at,
                                              fetched_at, raw_id, sample)
                      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -132,30 +134,32 @@ pub async fn store_typed(
                         published_at = excluded.published_at, fetched_at = excluded.fetched_at,
                         raw_id = excluded.raw_id, sample = excluded.sample
                       where news_items.raw_id <= excluded.raw_id",
+                    n.id,
+                    n.headline,
+                    n.source,
+                    n.url,
+                    n.summary,
+                    n.image,
+                    n.category,
+                    n.published_at,
+                    fetched_at,
+                    raw_id,
+                    sample,
                 )
-                .bind(n.id)
-                .bind(&n.headline)
-                .bind(&n.source)
-                .bind(&n.url)
-                .bind(&n.summary)
-                .bind(&n.image)
-                .bind(&n.category)
-                .bind(n.published_at)
-                .bind(fetched_at)
-                .bind(raw_id)
-                .bind(sample)
                 .execute(&mut *db)
                 .await?;
-                sqlx::query("insert into news_symbols (news_id, symbol) values ($1, $2) on conflict do nothing")
-                    .bind(n.id)
-                    .bind(&n.symbol)
-                    .execute(&mut *db)
-                    .await?;
+                sqlx::query!(
+                    "insert into news_symbols (news_id, symbol) values ($1, $2) on conflict do nothing",
+                    n.id,
+                    n.symbol,
+                )
+                .execute(&mut *db)
+                .await?;
             }
         }
         Typed::Earnings(rows) => {
             for e in rows {
-                sqlx::query(
+                sqlx::query!(
                     "insert into earnings (symbol, report_date, hour, year, quarter, eps_estimate, eps_actual,
                                            revenue_estimate, revenue_actual, fetched_at, raw_id, sample)
                      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
@@ -165,39 +169,39 @@ pub async fn store_typed(
                         revenue_estimate = excluded.revenue_estimate, revenue_actual = excluded.revenue_actual,
                         fetched_at = excluded.fetched_at, raw_id = excluded.raw_id, sample = excluded.sample
                       where earnings.raw_id <= excluded.raw_id",
+                    e.symbol,
+                    e.report_date,
+                    e.hour,
+                    e.year,
+                    e.quarter,
+                    e.eps_estimate,
+                    e.eps_actual,
+                    e.revenue_estimate,
+                    e.revenue_actual,
+                    fetched_at,
+                    raw_id,
+                    sample,
                 )
-                .bind(&e.symbol)
-                .bind(e.report_date)
-                .bind(&e.hour)
-                .bind(e.year)
-                .bind(e.quarter)
-                .bind(e.eps_estimate)
-                .bind(e.eps_actual)
-                .bind(e.revenue_estimate)
-                .bind(e.revenue_actual)
-                .bind(fetched_at)
-                .bind(raw_id)
-                .bind(sample)
                 .execute(&mut *db)
                 .await?;
             }
         }
         Typed::Holidays(rows) => {
             for h in rows {
-                sqlx::query(
+                sqlx::query!(
                     "insert into market_holidays (exchange, holiday, event_name, trading_hour, raw_id, sample)
                      values ($1, $2, $3, $4, $5, $6)
                      on conflict (exchange, holiday) do update set
                         event_name = excluded.event_name, trading_hour = excluded.trading_hour,
                         raw_id = excluded.raw_id, sample = excluded.sample
                       where market_holidays.raw_id <= excluded.raw_id",
+                    h.exchange,
+                    h.holiday,
+                    h.event_name,
+                    h.trading_hour,
+                    raw_id,
+                    sample,
                 )
-                .bind(&h.exchange)
-                .bind(h.holiday)
-                .bind(&h.event_name)
-                .bind(&h.trading_hour)
-                .bind(raw_id)
-                .bind(sample)
                 .execute(&mut *db)
                 .await?;
             }
@@ -209,7 +213,7 @@ pub async fn store_typed(
 /// The distinct symbols on the watchlists of confirmed, unpaused accounts: a symbol
 /// watched by a thousand people is fetched once.
 pub async fn watched_symbols(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "select distinct w.symbol
          from watchlist_items w
          join users u on u.id = w.user_id
@@ -226,10 +230,16 @@ pub async fn fetch_state(
     db: impl PgExecutor<'_>,
     symbols: &[String],
 ) -> sqlx::Result<Vec<(String, String, DateTime<Utc>)>> {
-    sqlx::query_as("select symbol, endpoint, fetched_at from fetch_state where symbol = any($1)")
-        .bind(symbols)
-        .fetch_all(db)
-        .await
+    let rows = sqlx::query!(
+        "select symbol, endpoint, fetched_at from fetch_state where symbol = any($1)",
+        symbols,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.symbol, r.endpoint, r.fetched_at))
+        .collect())
 }
 
 pub async fn mark_fetched(
@@ -238,23 +248,23 @@ pub async fn mark_fetched(
     endpoint: Endpoint,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into fetch_state (symbol, endpoint, fetched_at) values ($1, $2, $3)
          on conflict (symbol, endpoint) do update set fetched_at = greatest(fetch_state.fetched_at, excluded.fetched_at)",
+        symbol,
+        endpoint.as_str(),
+        at,
     )
-    .bind(symbol)
-    .bind(endpoint.as_str())
-    .bind(at)
     .execute(db)
     .await?;
     Ok(())
 }
 
 pub async fn purge_raw_older_than(db: impl PgExecutor<'_>, days: u32) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "delete from raw_responses where fetched_at < now() - make_interval(days => $1)",
+        days as i32,
     )
-    .bind(days as i32)
     .execute(db)
     .await?;
     Ok(done.rows_affected())
@@ -264,25 +274,68 @@ pub async fn purge_raw_older_than(db: impl PgExecutor<'_>, days: u32) -> sqlx::R
 /// id `from_raw_id` on); older rows whose raw data was purged stay as they are.
 pub async fn delete_rebuildable(db: &mut PgConnection, from_raw_id: i64) -> sqlx::Result<u64> {
     let mut deleted = 0;
-    for table in [
-        "quotes",
-        "company_profiles",
-        "news_items",
-        "earnings",
-        "market_holidays",
-    ] {
-        // Table names come from the fixed list above, never from input.
-        let done = sqlx::query(&format!("delete from {table} where raw_id >= $1"))
-            .bind(from_raw_id)
-            .execute(&mut *db)
-            .await?;
-        deleted += done.rows_affected();
+    for &table in TypedTable::VARIANTS {
+        deleted += delete_from(&mut *db, table, from_raw_id).await?;
     }
     Ok(deleted)
 }
 
+/// The typed tables, each derived from raw rows (their `raw_id`), in the order
+/// [`delete_rebuildable`] empties them.
+#[derive(Debug, Clone, Copy, strum::VariantArray)]
+enum TypedTable {
+    Quotes,
+    CompanyProfiles,
+    NewsItems,
+    Earnings,
+    MarketHolidays,
+}
+
+/// Deletes the rows of `table` derived from raw id `from_raw_id` on; returns how many.
+/// One checked query per table (a table name cannot be a bind parameter).
+async fn delete_from(
+    db: impl PgExecutor<'_>,
+    table: TypedTable,
+    from_raw_id: i64,
+) -> sqlx::Result<u64> {
+    let done = match table {
+        TypedTable::Quotes => {
+            sqlx::query!("delete from quotes where raw_id >= $1", from_raw_id)
+                .execute(db)
+                .await?
+        }
+        TypedTable::CompanyProfiles => {
+            sqlx::query!(
+                "delete from company_profiles where raw_id >= $1",
+                from_raw_id
+            )
+            .execute(db)
+            .await?
+        }
+        TypedTable::NewsItems => {
+            sqlx::query!("delete from news_items where raw_id >= $1", from_raw_id)
+                .execute(db)
+                .await?
+        }
+        TypedTable::Earnings => {
+            sqlx::query!("delete from earnings where raw_id >= $1", from_raw_id)
+                .execute(db)
+                .await?
+        }
+        TypedTable::MarketHolidays => {
+            sqlx::query!(
+                "delete from market_holidays where raw_id >= $1",
+                from_raw_id
+            )
+            .execute(db)
+            .await?
+        }
+    };
+    Ok(done.rows_affected())
+}
+
 pub async fn min_raw_id(db: impl PgExecutor<'_>) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("select min(id) from raw_responses")
+    sqlx::query_scalar!("select min(id) from raw_responses")
         .fetch_one(db)
         .await
 }
@@ -293,12 +346,13 @@ pub async fn raw_page(
     after_id: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<RawRow>> {
-    sqlx::query_as(
-        "select id, source, endpoint, symbol, params, status, body, fetched_at
-         from raw_responses where id > $1 order by id limit $2",
+    sqlx::query_as!(
+        RawRow,
+        r#"select id, source as "source: MarketSource", endpoint, symbol, params, status, body, fetched_at
+         from raw_responses where id > $1 order by id limit $2"#,
+        after_id,
+        limit,
     )
-    .bind(after_id)
-    .bind(limit)
     .fetch_all(db)
     .await
 }
@@ -307,15 +361,17 @@ pub async fn holidays(
     db: impl PgExecutor<'_>,
     exchange: &str,
 ) -> sqlx::Result<Vec<chrono::NaiveDate>> {
-    sqlx::query_scalar("select holiday from market_holidays where exchange = $1 order by holiday")
-        .bind(exchange)
-        .fetch_all(db)
-        .await
+    sqlx::query_scalar!(
+        "select holiday from market_holidays where exchange = $1 order by holiday",
+        exchange,
+    )
+    .fetch_all(db)
+    .await
 }
 
 // ---- runs -------------------------------------------------------------------------
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RunRow {
     pub id: i64,
     pub started_at: DateTime<Utc>,
@@ -331,7 +387,7 @@ pub struct RunRow {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct FailureRow {
     pub symbol: String,
     pub endpoint: String,
@@ -346,12 +402,12 @@ pub async fn start_run(
     trigger: EtlTrigger,
     symbols: i32,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "insert into etl_runs (source, trigger, symbols) values ($1, $2, $3) returning id",
+        source as MarketSource,
+        trigger as EtlTrigger,
+        symbols,
     )
-    .bind(source)
-    .bind(trigger)
-    .bind(symbols)
     .fetch_one(db)
     .await
 }
@@ -364,14 +420,16 @@ pub async fn record_failure(
     outcome: EtlOutcome,
     reason: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("insert into etl_failures (run_id, symbol, endpoint, outcome, reason) values ($1, $2, $3, $4, $5)")
-        .bind(run_id)
-        .bind(symbol)
-        .bind(endpoint.as_str())
-        .bind(outcome)
-        .bind(reason)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "insert into etl_failures (run_id, symbol, endpoint, outcome, reason) values ($1, $2, $3, $4, $5)",
+        run_id,
+        symbol,
+        endpoint.as_str(),
+        outcome as EtlOutcome,
+        reason,
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -389,20 +447,22 @@ pub async fn finish_run(
     run_id: i64,
     totals: &RunTotals,
 ) -> sqlx::Result<RunRow> {
-    sqlx::query_as(
-        "update etl_runs set finished_at = now(), status = $2, calls = $3, retries = $4, rate_limited = $5,
+    sqlx::query_as!(
+        RunRow,
+        r#"update etl_runs set finished_at = now(), status = $2, calls = $3, retries = $4, rate_limited = $5,
                              failures = $6, error = $7
          where id = $1
-         returning id, started_at, finished_at, status, source, trigger, symbols, calls, retries,
-                   rate_limited, failures, error",
+         returning id, started_at, finished_at, status as "status: EtlRunStatus",
+                   source as "source: MarketSource", trigger as "trigger: EtlTrigger", symbols, calls,
+                   retries, rate_limited, failures, error"#,
+        run_id,
+        totals.status as EtlRunStatus,
+        totals.calls,
+        totals.retries,
+        totals.rate_limited,
+        totals.failures,
+        totals.error.as_deref(),
     )
-    .bind(run_id)
-    .bind(totals.status)
-    .bind(totals.calls)
-    .bind(totals.retries)
-    .bind(totals.rate_limited)
-    .bind(totals.failures)
-    .bind(&totals.error)
     .fetch_one(db)
     .await
 }
@@ -412,34 +472,39 @@ pub async fn list_runs(
     before_id: Option<i64>,
     limit: i64,
 ) -> sqlx::Result<Vec<RunRow>> {
-    sqlx::query_as(
-        "select id, started_at, finished_at, status, source, trigger, symbols, calls, retries,
-                rate_limited, failures, error
-         from etl_runs where ($1::bigint is null or id < $1) order by id desc limit $2",
+    sqlx::query_as!(
+        RunRow,
+        r#"select id, started_at, finished_at, status as "status: EtlRunStatus",
+                source as "source: MarketSource", trigger as "trigger: EtlTrigger", symbols, calls,
+                retries, rate_limited, failures, error
+         from etl_runs where ($1::bigint is null or id < $1) order by id desc limit $2"#,
+        before_id,
+        limit,
     )
-    .bind(before_id)
-    .bind(limit)
     .fetch_all(db)
     .await
 }
 
 pub async fn get_run(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<RunRow>> {
-    sqlx::query_as(
-        "select id, started_at, finished_at, status, source, trigger, symbols, calls, retries,
-                rate_limited, failures, error
-         from etl_runs where id = $1",
+    sqlx::query_as!(
+        RunRow,
+        r#"select id, started_at, finished_at, status as "status: EtlRunStatus",
+                source as "source: MarketSource", trigger as "trigger: EtlTrigger", symbols, calls,
+                retries, rate_limited, failures, error
+         from etl_runs where id = $1"#,
+        id,
     )
-    .bind(id)
     .fetch_optional(db)
     .await
 }
 
 pub async fn run_failures(db: impl PgExecutor<'_>, run_id: i64) -> sqlx::Result<Vec<FailureRow>> {
-    sqlx::query_as(
-        "select symbol, endpoint, outcome, reason, recorded_at from etl_failures
-         where run_id = $1 order by symbol, endpoint",
+    sqlx::query_as!(
+        FailureRow,
+        r#"select symbol, endpoint, outcome as "outcome: EtlOutcome", reason, recorded_at from etl_failures
+         where run_id = $1 order by symbol, endpoint"#,
+        run_id,
     )
-    .bind(run_id)
     .fetch_all(db)
     .await
 }
