@@ -752,7 +752,6 @@ async fn suppressed_addresses_are_skipped_with_a_reason() {
 async fn a_slow_market_data_refresh_does_not_lose_the_batch_its_claims() {
     use crate::finnhub_mock::FinnhubMock;
     use quotidian::repositories::digest_jobs;
-    use quotidian::services::digest::delivery;
     let mock = FinnhubMock::start().await;
     // Quotes take 7 s: far past the 4 s claim lease (twice QUOTIDIAN_DIGEST_LEASE_SECS).
     wiremock::Mock::given(wiremock::matchers::method("GET"))
@@ -781,16 +780,7 @@ async fn a_slow_market_data_refresh_does_not_lose_the_batch_its_claims() {
         .execute(&app.db)
         .await
         .unwrap();
-    sqlx::query(
-        "insert into digest_jobs (user_id, local_date, trigger, due_at) values ($1, current_date, 'schedule', now())",
-    )
-    .bind(user)
-    .execute(&app.db)
-    .await
-    .unwrap();
-    let state = app.state.clone();
-    let batch =
-        tokio::spawn(async move { delivery::deliver_batch(&state, 10, &delivery::Quiet).await });
+    let batch = deliver_todays_digest(&app, user).await;
     // Another worker comes by after the claim lease would have run out.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let released = digest_jobs::release_expired_claims(&app.db).await.unwrap();
@@ -843,16 +833,7 @@ async fn a_slow_ses_call_keeps_its_sending_lease_while_its_worker_lives() {
         .await;
     let email = app.confirmed_user().await;
     let user = user_id(&app, &email).await;
-    sqlx::query(
-        "insert into digest_jobs (user_id, local_date, trigger, due_at) values ($1, current_date, 'schedule', now())",
-    )
-    .bind(user)
-    .execute(&app.db)
-    .await
-    .unwrap();
-    let state = app.state.clone();
-    let batch =
-        tokio::spawn(async move { delivery::deliver_batch(&state, 10, &delivery::Quiet).await });
+    let batch = deliver_todays_digest(&app, user).await;
     // Another worker's recovery comes by after the 2 s sending lease would have run out.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let recovered = delivery::recover_expired(&app.state).await.unwrap();
@@ -866,4 +847,28 @@ async fn a_slow_ses_call_keeps_its_sending_lease_while_its_worker_lives() {
     assert_eq!(job["status"], "sent", "{job}");
     assert_eq!(job["outcome_unknown"], false, "{job}");
     assert_eq!(digests_to(&email).await, 1);
+}
+
+/// Queues `user`'s digest for today, due now, and starts a delivery batch for it (the
+/// app's own workers are off), as one worker would.
+async fn deliver_todays_digest(
+    app: &TestApp,
+    user: Uuid,
+) -> tokio::task::JoinHandle<anyhow::Result<quotidian::services::digest::delivery::BatchReport>> {
+    sqlx::query(
+        "insert into digest_jobs (user_id, local_date, trigger, due_at) values ($1, current_date, 'schedule', now())",
+    )
+    .bind(user)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let state = app.state.clone();
+    tokio::spawn(async move {
+        quotidian::services::digest::delivery::deliver_batch(
+            &state,
+            10,
+            &quotidian::services::digest::delivery::Quiet,
+        )
+        .await
+    })
 }
