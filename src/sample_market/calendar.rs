@@ -189,11 +189,8 @@ pub(super) const MARKET_CLOSE: NaiveTime = match NaiveTime::from_hms_opt(16, 0, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sample_market::test_dates::date;
     use crate::sample_market::ymd;
-
-    fn date(raw: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d").unwrap()
-    }
 
     #[test]
     fn nyse_holidays_match_the_published_calendars() {

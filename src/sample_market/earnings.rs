@@ -135,14 +135,7 @@ mod tests {
     use super::*;
     use crate::sample_market::calendar::is_trading_day;
     use crate::sample_market::symbols::SAMPLE_SYMBOLS;
-
-    fn date(raw: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d").unwrap()
-    }
-
-    fn days(from: NaiveDate, count: u64) -> impl Iterator<Item = NaiveDate> {
-        (0..count).map(move |n| from + Days::new(n))
-    }
+    use crate::sample_market::test_dates::{date, days};
 
     #[test]
     fn every_week_has_an_earnings_report() {

@@ -366,10 +366,7 @@ async fn market_holidays(State(clock): State<Clock>, RawQuery(raw): RawQuery) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn date(raw: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d").unwrap()
-    }
+    use crate::sample_market::test_dates::date;
 
     #[test]
     fn dates_are_parsed_strictly() {

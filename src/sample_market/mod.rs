@@ -28,6 +28,21 @@ mod prices;
 mod randomness;
 mod symbols;
 
+/// Date helpers the sample source's unit tests share.
+#[cfg(test)]
+mod test_dates {
+    use chrono::{Days, NaiveDate};
+
+    pub fn date(raw: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(raw, "%Y-%m-%d").unwrap()
+    }
+
+    /// `count` consecutive days from `from`.
+    pub fn days(from: NaiveDate, count: u64) -> impl Iterator<Item = NaiveDate> {
+        (0..count).map(move |n| from + Days::new(n))
+    }
+}
+
 pub use http::{Clock, router, router_with_clock, serve, spawn_local, spawn_local_with_clock};
 pub use symbols::{SAMPLE_SYMBOLS, SampleSymbol};
 

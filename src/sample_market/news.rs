@@ -194,10 +194,7 @@ fn sort_newest_first(items: &mut [NewsItem]) {
 mod tests {
     use super::*;
     use crate::sample_market::symbols::SAMPLE_SYMBOLS;
-
-    fn date(raw: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d").unwrap()
-    }
+    use crate::sample_market::test_dates::date;
 
     #[test]
     fn news_ids_are_unique_and_news_is_capped_to_the_past() {

@@ -94,14 +94,7 @@ pub(super) fn latest_closed_session(now: DateTime<Utc>) -> NaiveDate {
 mod tests {
     use super::*;
     use crate::sample_market::symbols::SAMPLE_SYMBOLS;
-
-    fn date(raw: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d").unwrap()
-    }
-
-    fn days(from: NaiveDate, count: u64) -> impl Iterator<Item = NaiveDate> {
-        (0..count).map(move |n| from + Days::new(n))
-    }
+    use crate::sample_market::test_dates::{date, days};
 
     #[test]
     fn quote_arithmetic_holds_for_every_symbol_over_a_year() {
