@@ -112,7 +112,7 @@ async fn bench(ses: String, people: i64) {
         .load()
         .await;
     let mailer: Arc<dyn Mailer> = Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), None));
-    let (market, market_source) = startup::market_from_config(&config).await.unwrap();
+    let (market, market_source) = startup::market_from_config(&config, &db).await.unwrap();
     let state = startup::build_state(
         config,
         db.clone(),

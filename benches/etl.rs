@@ -192,7 +192,7 @@ async fn scenario(name: &str) {
     let config = Config::from_vars(&vars).unwrap();
     let db = startup::connect_database(&config).await.unwrap();
     startup::migrate(&db).await.unwrap();
-    let (market, source) = startup::market_from_config(&config).await.unwrap();
+    let (market, source) = startup::market_from_config(&config, &db).await.unwrap();
     let state = startup::build_state(
         config,
         db.clone(),

@@ -25,9 +25,7 @@ use tracing::Level;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::clients::audit::{AuditStore, S3AuditStore};
-use crate::clients::finnhub::{
-    FinnhubClient, FinnhubLimiter, FinnhubSettings, LimiterConfig, MarketData,
-};
+use crate::clients::finnhub::{FinnhubClient, FinnhubSettings, LimiterConfig, MarketData};
 use crate::clients::mailer::Mailer;
 use crate::config::Config;
 use crate::domain::market::MarketSource;
@@ -36,6 +34,7 @@ use crate::routers;
 use crate::routers::cross_site::{self, OwnOrigin};
 use crate::routers::security_headers;
 use crate::services::links::LinkSigner;
+use crate::services::market_budget::SharedBudget;
 use crate::services::passwords::PasswordHasher;
 use crate::services::throttle::{AbuseLimits, LoginThrottle};
 use crate::state::AppState;
@@ -86,13 +85,17 @@ pub async fn migrate(db: &PgPool) -> anyhow::Result<()> {
 /// The market data client: Finnhub when an API key is configured, otherwise the
 /// built-in sample source, started on a local port and reached through the very same
 /// HTTP client (so the offline experience exercises the real code path).
+///
+/// Every call draws from the Finnhub budget shared by all processes on `db`
+/// (ADR 0013).
 pub async fn market_from_config(
     config: &Config,
+    db: &PgPool,
 ) -> anyhow::Result<(Arc<dyn MarketData>, MarketSource)> {
     if config.finnhub.api_key.is_some() {
         let client = FinnhubClient::new(
             FinnhubSettings::from_config(&config.finnhub),
-            FinnhubLimiter::from_config(&config.finnhub),
+            SharedBudget::from_config(db.clone(), &config.finnhub),
         )?;
         return Ok((Arc::new(client), MarketSource::Finnhub));
     }
@@ -108,14 +111,18 @@ pub async fn market_from_config(
         Some(secrecy::SecretString::from("sample".to_owned())),
     );
     // The local source is unmetered; Finnhub's plan limits would only make the offline
-    // set-up slow. The limiter itself stays in the path.
-    let limiter = FinnhubLimiter::new(LimiterConfig {
-        calls_per_minute: std::num::NonZeroU32::new(60_000).expect("non-zero"),
-        calls_per_second: std::num::NonZeroU32::new(1_000).expect("non-zero"),
-        ..LimiterConfig::per_minute(config.finnhub.calls_per_minute)
-    });
+    // set-up slow. The shared budget itself stays in the path.
+    let budget = SharedBudget::new(
+        db.clone(),
+        LimiterConfig {
+            calls_per_minute: std::num::NonZeroU32::new(60_000).expect("non-zero"),
+            calls_per_second: std::num::NonZeroU32::new(1_000).expect("non-zero"),
+            ..LimiterConfig::per_minute(config.finnhub.calls_per_minute)
+        },
+        0.0,
+    );
     Ok((
-        Arc::new(FinnhubClient::new(settings, limiter)?),
+        Arc::new(FinnhubClient::new(settings, budget)?),
         MarketSource::Sample,
     ))
 }
@@ -158,7 +165,7 @@ pub async fn headless_state(config: Config) -> anyhow::Result<AppState> {
     );
     let audit: Arc<dyn AuditStore> =
         Arc::new(S3AuditStore::from_env(config.s3.bucket.clone()).await);
-    let (market, market_source) = market_from_config(&config).await?;
+    let (market, market_source) = market_from_config(&config, &db).await?;
     build_state(
         config,
         db,
@@ -325,7 +332,7 @@ impl Application {
         if config.server.public_url.is_none() {
             config.server.public_url = Some(url::Url::parse(&format!("http://{local}"))?);
         }
-        let (market, market_source) = market_from_config(&config).await?;
+        let (market, market_source) = market_from_config(&config, &db).await?;
         let state = build_state(
             config,
             db,

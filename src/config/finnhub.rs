@@ -33,6 +33,10 @@ pub struct FinnhubConfig {
     pub retry_base: Duration,
     /// `QUOTIDIAN_FINNHUB_TIMEOUT_MS`: per attempt.
     pub request_timeout: Duration,
+    /// `QUOTIDIAN_FINNHUB_HEADROOM_PERCENT`: how far below the limits the shared call
+    /// budget spaces calls, for the jitter between a reserved slot and the request
+    /// reaching Finnhub (ADR 0013).
+    pub headroom_percent: u32,
 }
 
 impl Default for FinnhubConfig {
@@ -46,6 +50,7 @@ impl Default for FinnhubConfig {
             max_retries: retry.max_retries,
             retry_base: retry.min_delay,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            headroom_percent: 5,
         }
     }
 }
@@ -90,6 +95,14 @@ impl FinnhubConfig {
             request_timeout: r.or("QUOTIDIAN_FINNHUB_TIMEOUT_MS", d.request_timeout, |v| {
                 positive_u32(v).map(|n| Duration::from_millis(u64::from(n.get())))
             }),
+            headroom_percent: r.or(
+                "QUOTIDIAN_FINNHUB_HEADROOM_PERCENT",
+                d.headroom_percent,
+                |v| match v.parse::<u32>() {
+                    Ok(n) if n <= 50 => Ok(n),
+                    _ => Err("must be a whole number from 0 to 50".into()),
+                },
+            ),
         }
     }
 }

@@ -80,7 +80,12 @@ status_enum! {
     /// digest batch bringing its recipients' market data up to date.
     pub enum EtlTrigger {
         Cli,
+        /// A delivery batch topping up what the planner left missing.
         Digest,
+        /// The market-data planner, ahead of the due times (ADR 0013).
+        Planner,
+        /// A symbol just added to a watchlist, fetched at once.
+        Watchlist,
     }
 }
 

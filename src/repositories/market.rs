@@ -508,3 +508,107 @@ pub async fn run_failures(db: impl PgExecutor<'_>, run_id: i64) -> sqlx::Result<
     .fetch_all(db)
     .await
 }
+
+/// Every symbol on an active watchlist, and whether anyone holding it reads news.
+pub async fn watched_symbols_with_readers(
+    db: impl PgExecutor<'_>,
+) -> sqlx::Result<Vec<(String, bool)>> {
+    let rows = sqlx::query!(
+        r#"select w.symbol, bool_or(p.include_news) as "news!"
+         from watchlist_items w
+         join users u on u.id = w.user_id
+         join preferences p on p.user_id = w.user_id
+         where u.confirmed_at is not null and not p.paused
+         group by w.symbol
+         order by w.symbol"#,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.symbol, r.news)).collect())
+}
+
+/// Whether any active account's digest includes earnings.
+pub async fn anyone_reads_earnings(db: impl PgExecutor<'_>) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"select exists (
+             select 1 from preferences p join users u on u.id = p.user_id
+             where u.confirmed_at is not null and not p.paused and p.include_earnings
+           ) as "exists!""#,
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// One (symbol, due time) of the planning horizon: digests due then (or queued, with
+/// `due` their due time) hold the symbol.
+#[derive(Debug, Clone)]
+pub struct DemandRow {
+    pub symbol: String,
+    pub due: DateTime<Utc>,
+    pub news: bool,
+    pub earnings: bool,
+}
+
+/// Who reads which symbol when, up to `horizon`: accounts whose next digest is due by
+/// then, and digests queued or claimed but not yet sent (their due time has passed).
+pub async fn demand_until(
+    db: impl PgExecutor<'_>,
+    horizon: DateTime<Utc>,
+) -> sqlx::Result<Vec<DemandRow>> {
+    sqlx::query_as!(
+        DemandRow,
+        r#"select w.symbol as "symbol!", d.due as "due!",
+                  bool_or(d.include_news) as "news!", bool_or(d.include_earnings) as "earnings!"
+         from (
+             select p.user_id, p.next_send_at as due, p.include_news, p.include_earnings
+             from preferences p
+             where p.next_send_at <= $1
+             union all
+             select j.user_id, j.due_at, p.include_news, p.include_earnings
+             from digest_jobs j join preferences p on p.user_id = j.user_id
+             where j.status in ('queued', 'claimed')
+         ) d
+         join watchlist_items w on w.user_id = d.user_id
+         group by w.symbol, d.due
+         order by w.symbol, d.due"#,
+        horizon,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// How many digests are due at each instant up to `horizon` (queued ones included),
+/// for how long a wave takes to send.
+pub async fn due_counts_until(
+    db: impl PgExecutor<'_>,
+    horizon: DateTime<Utc>,
+) -> sqlx::Result<Vec<(DateTime<Utc>, i64)>> {
+    let rows = sqlx::query!(
+        r#"select due as "due!", count(*) as "people!"
+         from (
+             select next_send_at as due from preferences where next_send_at <= $1
+             union all
+             select due_at from digest_jobs where status in ('queued', 'claimed')
+         ) d
+         group by due
+         order by due"#,
+        horizon,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.due, r.people)).collect())
+}
+
+/// Watched symbols (on any watchlist) whose quote was never fetched.
+pub async fn never_quoted(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        r#"select distinct w.symbol as "symbol!"
+         from watchlist_items w
+         where not exists (
+             select 1 from fetch_state f where f.symbol = w.symbol and f.endpoint = 'quote'
+         )
+         order by 1"#,
+    )
+    .fetch_all(db)
+    .await
+}

@@ -1,4 +1,5 @@
-//! Shared send slots (`send_pacing`): the SES rate budget of all processes together.
+//! Shared rate budgets (`send_pacing`): the SES send rate (ADR 0012) and the Finnhub
+//! call budget (ADR 0013) of all processes together.
 
 use sqlx::PgExecutor;
 
@@ -14,6 +15,41 @@ pub async fn reserve(db: impl PgExecutor<'_>, name: &str, interval_secs: f64) ->
          returning extract(epoch from (tat - make_interval(secs => $2) - clock_timestamp()))::float8 as "delay_secs!""#,
         name,
         interval_secs,
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Like [`reserve`], but only while the budget's queue reaches less than
+/// `allowance_secs` ahead of now (`None`: however far): `None` when it reaches further,
+/// and nothing is reserved. How lower priorities wait until the more urgent work has
+/// had its slots.
+pub async fn reserve_within(
+    db: impl PgExecutor<'_>,
+    name: &str,
+    interval_secs: f64,
+    allowance_secs: Option<f64>,
+) -> sqlx::Result<Option<f64>> {
+    sqlx::query_scalar!(
+        r#"update send_pacing
+         set tat = greatest(tat, clock_timestamp()) + make_interval(secs => $2)
+         where name = $1
+           and ($3::float8 is null or tat <= clock_timestamp() + make_interval(secs => $3))
+         returning extract(epoch from (tat - make_interval(secs => $2) - clock_timestamp()))::float8 as "delay_secs!""#,
+        name,
+        interval_secs,
+        allowance_secs,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// How far ahead of now the budget `name` is reserved, in seconds (0 when idle).
+pub async fn reserved_ahead(db: impl PgExecutor<'_>, name: &str) -> sqlx::Result<f64> {
+    sqlx::query_scalar!(
+        r#"select greatest(extract(epoch from (tat - clock_timestamp())), 0)::float8 as "ahead!"
+         from send_pacing where name = $1"#,
+        name,
     )
     .fetch_one(db)
     .await

@@ -8,6 +8,7 @@ pub mod email_outbox;
 pub mod emails;
 pub mod etl;
 pub mod links;
+pub mod market_budget;
 pub mod pacing;
 pub mod passwords;
 pub mod preferences;

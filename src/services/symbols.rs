@@ -2,7 +2,7 @@
 //! symbol exists before it joins a watchlist.
 
 use super::{Error, Result};
-use crate::clients::finnhub::FinnhubError;
+use crate::clients::finnhub::{FinnhubError, Priority, with_priority};
 use crate::domain::CurrentUser;
 use crate::domain::{DomainError, Symbol};
 use crate::repositories::symbols::{self, SymbolRow};
@@ -29,9 +29,8 @@ async fn lookup(state: &AppState, query: &str) -> Result<Vec<SymbolRow>> {
     {
         return Ok(rows);
     }
-    let fetched = state
-        .market
-        .search(query.trim())
+    // A person is waiting: ahead of background refreshes, behind digests due soon.
+    let fetched = with_priority(Priority::Search, state.market.search(query.trim()))
         .await
         .map_err(|e| unavailable(&e))?;
     let rows: Vec<SymbolRow> = fetched

@@ -39,6 +39,15 @@ pub async fn add(state: &AppState, user: &CurrentUser, symbol: &Symbol) -> Resul
         .await?
         .ok_or_else(|| Error::AlreadyExists(format!("{symbol} is already on your watchlist.")))?;
     tx.commit().await.context("committing watchlist add")?;
+    // Its price at once (within the shared Finnhub budget), not at the next digest:
+    // the preview shows it within seconds. In the background, so the answer does not
+    // wait for Finnhub; the planner fetches it if this fails.
+    let (state, symbol) = (state.clone(), symbol.clone());
+    tokio::spawn(async move {
+        if let Err(error) = crate::services::etl::fetch_new_symbol(&state, &symbol).await {
+            tracing::warn!(error = ?error, %symbol, "fetching a newly added symbol failed");
+        }
+    });
     Ok(item(added))
 }
 

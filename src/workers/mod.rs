@@ -8,6 +8,7 @@ pub mod digests;
 pub mod email_outbox;
 pub mod health;
 pub mod maintenance;
+pub mod market;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -84,7 +85,7 @@ pub struct Workers {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Loops {
     /// `serve` and `worker`: the email outbox, maintenance and metrics upkeep loops and,
-    /// with `digests`, the scheduler, delivery and audit loops.
+    /// with `digests`, the scheduler, delivery, audit and market-data planner loops.
     Service { digests: bool },
     /// `run`: the audit loop only, beside the run's own delivery in the foreground (it
     /// schedules once and sends with a progress bar), so the audit records reach S3
@@ -129,6 +130,10 @@ pub fn spawn_all(state: &AppState, loops: Loops) -> Workers {
         ));
         tasks.push(("delivery", supervise(state, "delivery", digests::deliverer)));
         tasks.push(("audit", supervise(state, "audit", digests::flusher)));
+        tasks.push((
+            "market_planner",
+            supervise(state, "market_planner", market::planner),
+        ));
     }
     Workers { tasks }
 }

@@ -1,7 +1,8 @@
-//! The Finnhub REST client: one request per attempt, through the shared limiter,
+//! The Finnhub REST client: one request per attempt, through the call budget,
 //! retried by the policy, the token kept out of every log line and error.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -14,9 +15,10 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use super::budget::current_priority;
 use super::retry::{AttemptError, parse_retry_after, retry_delay};
 use super::{
-    CompanyProfile, EarningsCalendar, Fetched, FinnhubError, FinnhubLimiter, MarketData,
+    CallBudget, CompanyProfile, EarningsCalendar, Fetched, FinnhubError, MarketData,
     MarketHolidays, NewsItem, Quote, RawResponse, RetryPolicy, SymbolSearch,
 };
 use crate::config::FinnhubConfig;
@@ -36,7 +38,7 @@ const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// How much of an unexpected error body is kept in an error message.
 const MAX_ERROR_BODY_CHARS: usize = 500;
 
-/// Everything a [`FinnhubClient`] needs besides the limiter.
+/// Everything a [`FinnhubClient`] needs besides its call budget.
 #[derive(Debug, Clone)]
 pub struct FinnhubSettings {
     /// E.g. `https://finnhub.io/api/v1`; endpoint paths are appended to it.
@@ -78,7 +80,9 @@ pub struct FinnhubClient {
     http: reqwest::Client,
     base_url: Url,
     api_key: Option<SecretString>,
-    limiter: FinnhubLimiter,
+    budget: Arc<dyn CallBudget>,
+    /// Moving average of an attempt's duration, in microseconds (0: none yet).
+    latency_micros: AtomicU64,
     retry: RetryPolicy,
     request_timeout: Duration,
 }
@@ -86,7 +90,19 @@ pub struct FinnhubClient {
 impl FinnhubClient {
     /// Builds the client and its connection pool. Fails only on a base URL that
     /// is not http(s) or on a TLS setup error.
-    pub fn new(settings: FinnhubSettings, limiter: FinnhubLimiter) -> anyhow::Result<Self> {
+    /// `budget` is what every attempt draws from: a [`FinnhubLimiter`] for a process
+    /// on its own, the shared budget in the service.
+    pub fn new(
+        settings: FinnhubSettings,
+        budget: impl CallBudget + 'static,
+    ) -> anyhow::Result<Self> {
+        Self::with_budget(settings, Arc::new(budget))
+    }
+
+    pub fn with_budget(
+        settings: FinnhubSettings,
+        budget: Arc<dyn CallBudget>,
+    ) -> anyhow::Result<Self> {
         let FinnhubSettings {
             base_url,
             api_key,
@@ -108,7 +124,8 @@ impl FinnhubClient {
             http,
             base_url,
             api_key,
-            limiter,
+            budget,
+            latency_micros: AtomicU64::new(0),
             retry,
             request_timeout,
         })
@@ -185,7 +202,7 @@ impl FinnhubClient {
         }
     }
 
-    /// One request, after waiting for the shared limiter.
+    /// One request, after waiting for a slot of the call budget.
     async fn attempt(
         &self,
         url: &Url,
@@ -195,7 +212,8 @@ impl FinnhubClient {
         attempts: &AtomicU32,
         rate_limited: &AtomicU32,
     ) -> Result<Reply, AttemptError> {
-        self.limiter.until_ready().await;
+        self.budget.acquire(current_priority()).await;
+        let started = std::time::Instant::now();
         attempts.fetch_add(1, Ordering::Relaxed);
         let redact = |text: &str| redact(text, key);
 
@@ -212,6 +230,7 @@ impl FinnhubClient {
                 retry_after: None,
             })?;
 
+        self.observe(started.elapsed());
         let status = response.status();
         crate::metrics::finnhub_call(path, status.as_u16());
         let retry_after = response
@@ -272,6 +291,20 @@ impl FinnhubClient {
         Err(AttemptError::Final(error))
     }
 
+    /// Folds one attempt's duration into the moving average (weight 1/8).
+    fn observe(&self, took: Duration) {
+        let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
+        let _ = self
+            .latency_micros
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                Some(if old == 0 {
+                    sample
+                } else {
+                    old - old / 8 + sample / 8
+                })
+            });
+    }
+
     async fn get_json<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -290,6 +323,17 @@ impl FinnhubClient {
 
 #[async_trait]
 impl MarketData for FinnhubClient {
+    fn observed_latency(&self) -> Option<Duration> {
+        match self.latency_micros.load(Ordering::Relaxed) {
+            0 => None,
+            micros => Some(Duration::from_micros(micros)),
+        }
+    }
+
+    fn calls_per_second(&self) -> Option<f64> {
+        Some(self.budget.calls_per_second())
+    }
+
     #[tracing::instrument(name = "finnhub.quote", skip_all, fields(symbol = %symbol))]
     async fn quote(&self, symbol: &Symbol) -> Result<Fetched<Quote>, FinnhubError> {
         let fetched: Fetched<Quote> = self

@@ -17,12 +17,14 @@ use chrono::NaiveDate;
 
 use crate::domain::Symbol;
 
+mod budget;
 mod client;
 mod error;
 mod limiter;
 mod responses;
 mod retry;
 
+pub use budget::{CallBudget, Priority, current_priority, with_priority};
 pub use client::{DEFAULT_BASE_URL, DEFAULT_REQUEST_TIMEOUT, FinnhubClient, FinnhubSettings};
 pub use error::FinnhubError;
 pub use limiter::{
@@ -69,4 +71,14 @@ pub trait MarketData: Send + Sync {
         &self,
         exchange: &str,
     ) -> Result<Fetched<MarketHolidays>, FinnhubError>;
+
+    /// How long a call has taken lately (a moving average), once one was made.
+    fn observed_latency(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Calls a second the budget behind this source allows, when it has one.
+    fn calls_per_second(&self) -> Option<f64> {
+        None
+    }
 }

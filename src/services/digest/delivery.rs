@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use backon::{ExponentialBuilder, Retryable as _};
@@ -27,10 +27,10 @@ use uuid::Uuid;
 use super::{InputRequest, MarketSnapshot, compose, distinct_symbols, reconcile, unsubscribe_url};
 use crate::backoff;
 use crate::clients::mailer::{MailError, OutgoingEmail};
-use crate::domain::{DigestStatus, DigestTrigger, EtlTrigger, Symbol};
+use crate::domain::{DigestStatus, DigestTrigger, Symbol};
 use crate::repositories::digest_jobs::{self, ClaimedJobRow, RecipientRow, SendingContent};
 use crate::services::audit;
-use crate::services::etl::{self, NoProgress, RunOptions, RunOutcome};
+use crate::services::etl;
 use crate::state::AppState;
 
 /// A `sending` job is declared "outcome unknown" once its worker has stopped renewing
@@ -44,9 +44,6 @@ fn sending_lease_secs(state: &AppState) -> f64 {
 pub fn claim_lease_secs(state: &AppState) -> f64 {
     2.0 * state.config.digests.lease_secs as f64
 }
-/// How long a batch waits for another process's extraction before composing with the
-/// data already loaded.
-const ETL_WAIT: Duration = Duration::from_secs(30);
 
 pub const UNKNOWN_OUTCOME: &str = "outcome unknown: the worker stopped while SES was being called; \
      not sent again, so that nobody gets two digests for one day";
@@ -173,38 +170,46 @@ pub async fn recover_expired(state: &AppState) -> anyhow::Result<usize> {
     Ok(released + stuck.len())
 }
 
-/// Brings the market data for `symbols` up to date (fresh rows are reused), waiting a
-/// while if another process is extracting. Failures are logged, not fatal: a ticker
-/// without data shows "data unavailable".
-async fn refresh(state: &AppState, symbols: &[String]) {
-    let parsed: Vec<Symbol> = symbols
-        .iter()
-        .filter_map(|s| Symbol::parse(s).ok())
-        .collect();
-    if parsed.is_empty() {
+/// Tops up what the planner left missing for this batch (usually nothing: it keeps
+/// every due digest's data fresh ahead of its due time), for at most
+/// `QUOTIDIAN_DELIVERY_TOP_UP_SECS`. News only for symbols someone in the batch reads
+/// news of, earnings only when someone reads them. Failures are logged, not fatal: a
+/// ticker without data shows "data unavailable".
+async fn top_up(
+    state: &AppState,
+    lists: &HashMap<Uuid, Vec<String>>,
+    recipients: &HashMap<Uuid, RecipientRow>,
+) {
+    let mut symbols: Vec<Symbol> = Vec::new();
+    let mut wanted = etl::Wanted::default();
+    for (user_id, list) in lists {
+        let reader = recipients.get(user_id);
+        wanted.earnings |= reader.is_some_and(|r| r.include_earnings);
+        for raw in list {
+            let Ok(symbol) = Symbol::parse(raw) else {
+                continue;
+            };
+            if reader.is_some_and(|r| r.include_news) {
+                wanted.news.insert(raw.clone());
+            }
+            if !symbols.contains(&symbol) {
+                symbols.push(symbol);
+            }
+        }
+    }
+    if symbols.is_empty() {
         return;
     }
-    let started = Instant::now();
-    loop {
-        let options = RunOptions {
-            trigger: EtlTrigger::Digest,
-            symbols: Some(parsed.clone()),
-        };
-        match etl::run(state, options, &NoProgress).await {
-            Ok(RunOutcome::Completed(_)) => return,
-            Ok(RunOutcome::Busy) if started.elapsed() < ETL_WAIT => {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Ok(RunOutcome::Busy) => {
-                tracing::warn!(
-                    "another extraction is still running; composing with the data loaded so far"
-                );
-                return;
-            }
-            Err(error) => {
-                tracing::error!(error = ?error, "refreshing market data failed; composing with the data loaded so far");
-                return;
-            }
+    let within = Duration::from_secs(u64::from(state.config.etl.top_up_secs));
+    match etl::top_up(state, &symbols, &wanted, within).await {
+        Ok(Some(report)) => tracing::info!(
+            run_id = report.run.id,
+            planned = report.planned.values().sum::<u32>(),
+            "a delivery batch fetched market data the planner had not"
+        ),
+        Ok(None) => {}
+        Err(error) => {
+            tracing::error!(error = ?error, "topping up market data failed; composing with the data loaded so far");
         }
     }
 }
@@ -240,9 +245,9 @@ pub async fn deliver_batch(
         lists.entry(user_id).or_default().push(symbol);
     }
     let symbols = distinct_symbols(lists.values());
-    // A shutdown does not wait for the market-data refresh: the jobs are given back.
+    // A shutdown does not wait for the market-data top-up: the jobs are given back.
     tokio::select! {
-        () = refresh(state, &symbols) => {}
+        () = top_up(state, &lists, &recipients) => {}
         () = state.shutdown.cancelled() => {}
     }
     let first = jobs.iter().map(|j| j.local_date).min().expect("not empty");

@@ -6,6 +6,8 @@
 //! and load each answer raw first, then typed from that raw row. A failing symbol is
 //! recorded and the rest go on; a refused API key stops the run at once.
 
+pub mod ahead;
+pub mod planner;
 pub mod typing;
 
 use std::collections::{BTreeMap, HashMap};
@@ -17,7 +19,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures_util::StreamExt as _;
 use sqlx::Connection as _;
 
-use crate::clients::finnhub::{FinnhubError, RawResponse};
+use crate::clients::finnhub::{FinnhubError, Priority, RawResponse, with_priority};
 use crate::domain::Symbol;
 use crate::domain::market::{Endpoint, MarketSource};
 use crate::domain::{EtlOutcome, EtlRunStatus, EtlTrigger};
@@ -31,8 +33,8 @@ use typing::TypingError;
 const EXTRACTION_LOCK: i64 = 0x5155_4f54_4554_4c00; // "QUOTETL\0"
 
 /// Market-wide calls are tracked in `fetch_state` under these keys.
-const EARNINGS_KEY: &str = "*earnings";
-const HOLIDAYS_KEY: &str = "*holidays";
+pub(crate) const EARNINGS_KEY: &str = "*earnings";
+pub(crate) const HOLIDAYS_KEY: &str = "*holidays";
 pub const HOLIDAY_EXCHANGE: &str = "US";
 
 /// How old stored data may be before a run fetches it again.
@@ -67,9 +69,28 @@ pub struct Task {
     pub to: Option<NaiveDate>,
 }
 
+/// What someone reads, for a run over all watched symbols: only these symbols' news,
+/// and earnings only when someone reads them.
+#[derive(Debug, Clone, Default)]
+pub struct Wanted {
+    pub news: std::collections::HashSet<String>,
+    pub earnings: bool,
+}
+
+impl Wanted {
+    /// Everything, for every symbol in `symbols`.
+    pub fn all(symbols: &[Symbol]) -> Self {
+        Self {
+            news: symbols.iter().map(|s| s.as_ref().to_owned()).collect(),
+            earnings: true,
+        }
+    }
+}
+
 /// Decides which calls a run makes. Pure, so freshness rules are unit-testable.
 pub fn plan(
     symbols: &[Symbol],
+    wanted: &Wanted,
     last_fetched: &HashMap<(String, String), DateTime<Utc>>,
     now: DateTime<Utc>,
     fresh: &Freshness,
@@ -102,7 +123,7 @@ pub fn plan(
                 to: None,
             });
         }
-        if stale(key, Endpoint::CompanyNews, fresh.news) {
+        if wanted.news.contains(key) && stale(key, Endpoint::CompanyNews, fresh.news) {
             // News since the last fetch (its day again, as Finnhub filters by date and
             // ids deduplicate), at most a week back.
             let from = last_fetched
@@ -118,7 +139,10 @@ pub fn plan(
             });
         }
     }
-    if !symbols.is_empty() && stale(EARNINGS_KEY, Endpoint::Earnings, fresh.earnings) {
+    if !symbols.is_empty()
+        && wanted.earnings
+        && stale(EARNINGS_KEY, Endpoint::Earnings, fresh.earnings)
+    {
         // One market-wide call for the coming week instead of one per symbol.
         tasks.push(Task {
             endpoint: Endpoint::Earnings,
@@ -221,11 +245,14 @@ async fn run_locked(
     options: RunOptions,
     progress: &dyn Progress,
 ) -> anyhow::Result<RunReport> {
+    let readers: HashMap<String, bool> = market::watched_symbols_with_readers(&state.db)
+        .await?
+        .into_iter()
+        .collect();
     let symbols: Vec<Symbol> = match options.symbols {
         Some(s) => s,
-        None => market::watched_symbols(&state.db)
-            .await?
-            .iter()
+        None => readers
+            .keys()
             .filter_map(|s| Symbol::parse(s).ok())
             .collect(),
     };
@@ -237,38 +264,156 @@ async fn run_locked(
             .into_iter()
             .map(|(s, e, at)| ((s, e), at))
             .collect();
+    // News only for symbols someone reads news of; earnings only when someone reads
+    // them (symbols named on the command line count as read).
+    let wanted = Wanted {
+        news: symbols
+            .iter()
+            .filter(|s| readers.get(s.as_ref()).copied().unwrap_or(true))
+            .map(|s| s.as_ref().to_owned())
+            .collect(),
+        earnings: market::anyone_reads_earnings(&state.db).await?,
+    };
     let (tasks, quotes_reused) = plan(
         &symbols,
+        &wanted,
         &last_fetched,
         Utc::now(),
         &state.config.etl.freshness(),
     );
+    let tasks = tasks.into_iter().map(|t| (t, Priority::Due)).collect();
+    let mut report =
+        execute_all(state, options.trigger, symbols.len(), tasks, None, progress).await?;
+    report.quotes_reused = quotes_reused;
+    Ok(report)
+}
+
+/// Fetches what a delivery batch still lacks when it starts (the planner keeps it
+/// fresh ahead of the due time, so this is usually nothing): its symbols' stale or
+/// missing data, what `wanted` says someone in the batch reads, at `Due` priority. A
+/// call not started within `within` is not made; the batch then composes with what is
+/// stored ("data unavailable" where nothing is). `None` when nothing was missing.
+pub async fn top_up(
+    state: &AppState,
+    symbols: &[Symbol],
+    wanted: &Wanted,
+    within: std::time::Duration,
+) -> anyhow::Result<Option<RunReport>> {
+    let mut keys: Vec<String> = symbols.iter().map(|s| s.as_ref().to_owned()).collect();
+    keys.extend([EARNINGS_KEY.to_owned(), HOLIDAYS_KEY.to_owned()]);
+    let last_fetched = market::fetch_state(&state.db, &keys)
+        .await?
+        .into_iter()
+        .map(|(s, e, at)| ((s, e), at))
+        .collect();
+    let (tasks, _) = plan(
+        symbols,
+        wanted,
+        &last_fetched,
+        Utc::now(),
+        &state.config.etl.freshness(),
+    );
+    if tasks.is_empty() || within.is_zero() {
+        return Ok(None);
+    }
+    let deadline = tokio::time::Instant::now() + within;
+    let tasks = tasks.into_iter().map(|t| (t, Priority::Due)).collect();
+    let report = execute_all(
+        state,
+        EtlTrigger::Digest,
+        symbols.len(),
+        tasks,
+        Some(deadline),
+        &NoProgress,
+    )
+    .await?;
+    Ok(Some(report))
+}
+
+/// A symbol just added to a watchlist: its quote (unless fresh) and profile (unless
+/// stored) at once, at `NewSymbol` priority, so the preview shows its price within
+/// seconds rather than at the next digest.
+pub async fn fetch_new_symbol(state: &AppState, symbol: &Symbol) -> anyhow::Result<()> {
+    let fetched = market::fetch_state(&state.db, &[symbol.as_ref().to_owned()]).await?;
+    let last = |endpoint: Endpoint| {
+        fetched
+            .iter()
+            .find(|(_, e, _)| e == endpoint.as_str())
+            .map(|(_, _, at)| *at)
+    };
+    let quote_age = state.config.etl.freshness().quote;
+    let mut tasks = Vec::new();
+    if last(Endpoint::Quote).is_none_or(|at| Utc::now() - at >= quote_age) {
+        tasks.push(Endpoint::Quote);
+    }
+    if last(Endpoint::Profile).is_none() {
+        tasks.push(Endpoint::Profile);
+    }
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let tasks = tasks
+        .into_iter()
+        .map(|endpoint| {
+            let task = Task {
+                endpoint,
+                symbol: Some(symbol.clone()),
+                from: None,
+                to: None,
+            };
+            (task, Priority::NewSymbol)
+        })
+        .collect();
+    execute_all(state, EtlTrigger::Watchlist, 1, tasks, None, &NoProgress).await?;
+    Ok(())
+}
+
+/// How many Finnhub calls to keep in flight: enough to use the budget's rate at the
+/// latency calls have lately had (twice the product, for the variance), at least 2,
+/// at most `QUOTIDIAN_ETL_CONCURRENCY`. Calls waiting for their slot count as in
+/// flight, so the budget, not this, sets the pace.
+pub fn in_flight(state: &AppState) -> usize {
+    let cap = state.config.etl.concurrency.max(1);
+    let rate = state.market.calls_per_second().unwrap_or(30.0);
+    let latency = state
+        .market
+        .observed_latency()
+        .unwrap_or(std::time::Duration::from_millis(200))
+        .as_secs_f64();
+    ((rate * latency * 2.0).ceil() as usize + 1).clamp(2.min(cap), cap)
+}
+
+/// Makes `tasks`' calls (each at its priority) as one run of `trigger`, loading what
+/// they return, and records the run. The caller decides what to fetch. A call not
+/// started by `deadline` is not made (calls in flight then finish).
+pub async fn execute_all(
+    state: &AppState,
+    trigger: EtlTrigger,
+    symbols: usize,
+    tasks: Vec<(Task, Priority)>,
+    deadline: Option<tokio::time::Instant>,
+    progress: &dyn Progress,
+) -> anyhow::Result<RunReport> {
     let mut planned = BTreeMap::new();
-    for t in &tasks {
+    for (t, _) in &tasks {
         *planned.entry(t.endpoint).or_insert(0) += 1;
     }
 
     let source = state.market_source;
-    let run_id =
-        market::start_run(&state.db, source, options.trigger, symbols.len() as i32).await?;
-    tracing::info!(
-        run_id,
-        symbols = symbols.len(),
-        calls = tasks.len(),
-        quotes_reused,
-        "extraction started"
-    );
-    progress.started(symbols.len(), tasks.len());
+    let run_id = market::start_run(&state.db, source, trigger, symbols as i32).await?;
+    tracing::info!(run_id, symbols, calls = tasks.len(), "extraction started");
+    progress.started(symbols, tasks.len());
 
     let stop = Arc::new(AtomicBool::new(false));
     let fatal: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
     let results: Vec<CallResult> = futures_util::stream::iter(tasks)
-        .map(|task| {
+        .map(|(task, priority)| {
             let (stop, fatal) = (stop.clone(), fatal.clone());
             async move {
                 let endpoint = task.endpoint;
                 let symbol = task.symbol.as_ref().map(|s| s.as_ref().to_owned());
-                let result = if stop.load(Ordering::Relaxed) {
+                let late = deadline.is_some_and(|d| tokio::time::Instant::now() >= d);
+                let result = if late || stop.load(Ordering::Relaxed) {
                     CallResult {
                         endpoint,
                         attempts: 0,
@@ -276,13 +421,17 @@ async fn run_locked(
                         loaded: false,
                     }
                 } else {
-                    execute(state, source, run_id, task, &stop, &fatal).await
+                    with_priority(
+                        priority,
+                        execute(state, source, run_id, task, &stop, &fatal),
+                    )
+                    .await
                 };
                 progress.call_done(endpoint, symbol.as_deref(), result.loaded);
                 result
             }
         })
-        .buffer_unordered(state.config.etl.concurrency)
+        .buffer_unordered(in_flight(state))
         .collect()
         .await;
 
@@ -296,8 +445,7 @@ async fn run_locked(
             *loaded.entry(r.endpoint).or_insert(0) += 1;
         }
     }
-    let raw_purged =
-        market::purge_raw_older_than(&state.db, state.config.retention.raw_response_days).await?;
+    let raw_purged = purge_raw(state, trigger == EtlTrigger::Cli).await?;
     let failures = market::run_failures(&state.db, run_id).await?;
     let error = fatal.lock().expect("not poisoned").clone();
     let status = match (&error, failures.is_empty()) {
@@ -332,9 +480,25 @@ async fn run_locked(
         failures,
         loaded,
         planned,
-        quotes_reused,
+        quotes_reused: 0,
         raw_purged,
     })
+}
+
+/// Purges raw responses past their retention: always for `quotidian etl`, otherwise at
+/// most every ten minutes per process (the planner runs many small extractions).
+async fn purge_raw(state: &AppState, always: bool) -> sqlx::Result<u64> {
+    static LAST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let now = Utc::now().timestamp();
+    let last = LAST.load(Ordering::Relaxed);
+    if !always && now - last < 600
+        || LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return Ok(0);
+    }
+    market::purge_raw_older_than(&state.db, state.config.retention.raw_response_days).await
 }
 
 /// Makes one call and loads its answer; never fails the run except through `stop`.
@@ -600,6 +764,7 @@ mod tests {
         let now = Utc::now();
         let (tasks, reused) = plan(
             &[sym("AAPL"), sym("MSFT")],
+            &Wanted::all(&[sym("AAPL"), sym("MSFT")]),
             &HashMap::new(),
             now,
             &Freshness::default(),
@@ -618,6 +783,29 @@ mod tests {
     }
 
     #[test]
+    fn a_run_fetches_news_only_where_someone_reads_it_and_earnings_only_when_read() {
+        let symbols = [sym("AAPL"), sym("MSFT")];
+        let wanted = Wanted {
+            news: ["AAPL".to_owned()].into(),
+            earnings: false,
+        };
+        let (tasks, _) = plan(
+            &symbols,
+            &wanted,
+            &HashMap::new(),
+            Utc::now(),
+            &Freshness::default(),
+        );
+        let news: Vec<_> = tasks
+            .iter()
+            .filter(|t| t.endpoint == Endpoint::CompanyNews)
+            .map(|t| t.symbol.as_ref().unwrap().to_string())
+            .collect();
+        assert_eq!(news, vec!["AAPL"]);
+        assert!(!tasks.iter().any(|t| t.endpoint == Endpoint::Earnings));
+    }
+
+    #[test]
     fn fresh_data_is_reused() {
         let now = Utc::now();
         let mut last = HashMap::new();
@@ -631,6 +819,7 @@ mod tests {
         last.insert((HOLIDAYS_KEY.into(), "market_holidays".into()), at(60 * 24));
         let (tasks, reused) = plan(
             &[sym("AAPL"), sym("MSFT")],
+            &Wanted::all(&[sym("AAPL"), sym("MSFT")]),
             &last,
             now,
             &Freshness::default(),
@@ -664,6 +853,7 @@ mod tests {
         );
         let (tasks, _) = plan(
             &[sym("AAPL"), sym("MSFT")],
+            &Wanted::all(&[sym("AAPL"), sym("MSFT")]),
             &last,
             now,
             &Freshness::default(),

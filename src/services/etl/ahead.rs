@@ -1,0 +1,133 @@
+//! The planner's leader at work (ADR 0013): each step reads who is due to read what
+//! in the planning horizon, asks the pure [`planner`](super::planner) what to fetch
+//! now, and makes the most urgent of those calls as one extraction run. One process
+//! leads at a time (`workers::market` holds the lock); every call draws from the
+//! Finnhub budget shared by all processes, at the priority the plan gave it.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::planner::{self, DemandInput};
+use super::{EARNINGS_KEY, HOLIDAYS_KEY, NoProgress, RunReport, execute_all};
+use crate::domain::EtlOutcome;
+use crate::domain::EtlTrigger;
+use crate::domain::market::Endpoint;
+use crate::repositories::market;
+use crate::state::AppState;
+
+/// One step makes at most this many seconds' worth of the budget's calls, so that a
+/// digest coming due is planned again within seconds.
+const STEP_SECS: f64 = 5.0;
+
+/// A call that failed is not planned again for this long (a symbol Finnhub does not
+/// know, for longer), so one bad symbol cannot eat the budget.
+fn retry_after(outcome: EtlOutcome) -> Duration {
+    match outcome {
+        EtlOutcome::NoData | EtlOutcome::BadData | EtlOutcome::Rejected => Duration::minutes(30),
+        _ => Duration::seconds(30),
+    }
+}
+
+/// What the leader remembers between steps.
+#[derive(Debug, Default)]
+pub struct Leader {
+    /// (symbol or market-wide key, endpoint) -> not before.
+    held: HashMap<(String, String), DateTime<Utc>>,
+}
+
+/// What one step did.
+#[derive(Debug, Default)]
+pub struct Step {
+    /// Calls the plan wanted now (after the ones held back for their failures).
+    pub wanted: usize,
+    /// The run that made the first of them, if any.
+    pub run: Option<RunReport>,
+}
+
+impl Leader {
+    /// Plans once and makes the most urgent calls.
+    pub async fn step(&mut self, state: &AppState) -> anyhow::Result<Step> {
+        let now = Utc::now();
+        let settings = state.config.etl.plan_settings();
+        let horizon = now + settings.horizon;
+        let rows: Vec<DemandInput> = market::demand_until(&state.db, horizon)
+            .await?
+            .into_iter()
+            .map(|r| DemandInput {
+                symbol: r.symbol,
+                due: r.due,
+                news: r.news,
+                earnings: r.earnings,
+            })
+            .collect();
+        let counts = market::due_counts_until(&state.db, horizon).await?;
+        let never_quoted = market::never_quoted(&state.db).await?;
+        let demand = planner::demand(&rows, &counts, &never_quoted, state.ses_rate);
+
+        let mut keys: Vec<String> = demand
+            .symbols
+            .iter()
+            .map(|d| d.symbol.as_ref().to_owned())
+            .chain(demand.idle.iter().map(|s| s.as_ref().to_owned()))
+            .collect();
+        keys.extend([EARNINGS_KEY.to_owned(), HOLIDAYS_KEY.to_owned()]);
+        let fetched: planner::Fetched = market::fetch_state(&state.db, &keys)
+            .await?
+            .into_iter()
+            .map(|(s, e, at)| ((s, e), at))
+            .collect();
+
+        self.held.retain(|_, until| *until > now);
+        let mut planned = planner::plan(&demand, &fetched, now, &settings);
+        planned.retain(|p| !self.held.contains_key(&held_key(&p.task)));
+        let wanted = planned.len();
+        if planned.is_empty() {
+            return Ok(Step::default());
+        }
+        let per_second = state.market.calls_per_second().unwrap_or(1.0);
+        planned.truncate(((per_second * STEP_SECS).ceil() as usize).max(1));
+        let symbols = planned
+            .iter()
+            .filter_map(|p| p.task.symbol.as_ref())
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+        let tasks = planned.into_iter().map(|p| (p.task, p.priority)).collect();
+        let report = execute_all(
+            state,
+            EtlTrigger::Planner,
+            symbols,
+            tasks,
+            None,
+            &NoProgress,
+        )
+        .await?;
+        for failure in &report.failures {
+            let key = if failure.symbol == "(market)" {
+                match Endpoint::parse(&failure.endpoint) {
+                    Some(Endpoint::Earnings) => EARNINGS_KEY.to_owned(),
+                    _ => HOLIDAYS_KEY.to_owned(),
+                }
+            } else {
+                failure.symbol.clone()
+            };
+            self.held.insert(
+                (key, failure.endpoint.clone()),
+                now + retry_after(failure.outcome),
+            );
+        }
+        Ok(Step {
+            wanted,
+            run: Some(report),
+        })
+    }
+}
+
+fn held_key(task: &super::Task) -> (String, String) {
+    let key = match (&task.symbol, task.endpoint) {
+        (Some(symbol), _) => symbol.as_ref().to_owned(),
+        (None, Endpoint::Earnings) => EARNINGS_KEY.to_owned(),
+        (None, _) => HOLIDAYS_KEY.to_owned(),
+    };
+    (key, task.endpoint.as_str().to_owned())
+}
