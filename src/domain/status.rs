@@ -76,8 +76,9 @@ status_enum! {
 }
 
 status_enum! {
-    /// What started an extraction run (`etl_runs.trigger`): `quotidian etl`, or a
-    /// digest batch bringing its recipients' market data up to date.
+    /// What started an extraction run (`etl_runs.trigger`): `quotidian etl`, a digest
+    /// batch topping up what was missing, the market-data planner, or a symbol just
+    /// added to a watchlist.
     pub enum EtlTrigger {
         Cli,
         /// A delivery batch topping up what the planner left missing.

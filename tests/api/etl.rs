@@ -5,19 +5,40 @@ use std::time::Duration;
 use quotidian::domain::{EtlOutcome, EtlRunStatus, EtlTrigger, Symbol};
 use quotidian::services::etl::{self, NoProgress, RunOptions, RunOutcome, RunReport};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::Connection as _;
 
 use crate::finnhub_mock::FinnhubMock;
 use crate::helpers::*;
 
+/// Puts `symbols` on the watchlist of `client`'s account straight into the database:
+/// adding through the API would fetch each symbol at once (the new-symbol fetch),
+/// and these tests count the calls of the extraction itself.
 async fn watch(app: &TestApp, client: &reqwest::Client, symbols: &[&str]) {
+    let me: Value = client
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap();
     for s in symbols {
-        let r = app
-            .post(client, "/api/v1/watchlist", json!({"symbol": s}))
-            .await;
-        assert_eq!(r.status(), StatusCode::CREATED, "adding {s}");
+        sqlx::query("insert into watchlist_items (user_id, symbol) values ($1, upper($2))")
+            .bind(id)
+            .bind(s)
+            .execute(&app.db)
+            .await
+            .unwrap();
     }
+}
+
+/// The mock, and no background loops: nothing but the extraction under test calls
+/// Finnhub (the planner's leader would fetch the watched symbols on its own).
+fn alone(mock: &FinnhubMock, c: &mut quotidian::config::Config) {
+    mock.configure(c);
+    c.digests.workers = false;
 }
 
 async fn extract(app: &TestApp) -> RunReport {
@@ -45,7 +66,7 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 async fn a_symbol_watched_by_many_is_fetched_once_and_loaded_raw_and_typed() {
     let mock = FinnhubMock::start().await;
     let app = TestApp::builder()
-        .with_config(|c| mock.configure(c))
+        .with_config(|c| alone(&mock, c))
         .spawn()
         .await;
     app.confirmed_user().await;
@@ -126,7 +147,7 @@ async fn a_symbol_watched_by_many_is_fetched_once_and_loaded_raw_and_typed() {
 async fn one_failing_symbol_does_not_spoil_the_run() {
     let mock = FinnhubMock::start().await;
     let app = TestApp::builder()
-        .with_config(|c| mock.configure(c))
+        .with_config(|c| alone(&mock, c))
         .spawn()
         .await;
     app.confirmed_user().await;
@@ -177,7 +198,7 @@ async fn one_failing_symbol_does_not_spoil_the_run() {
 async fn fresh_quotes_are_reused_by_the_next_run() {
     let mock = FinnhubMock::start().await;
     let app = TestApp::builder()
-        .with_config(|c| mock.configure(c))
+        .with_config(|c| alone(&mock, c))
         .spawn()
         .await;
     app.confirmed_user().await;
@@ -209,14 +230,14 @@ async fn the_limiter_holds_the_call_rate_under_the_configured_limit() {
     let mock = FinnhubMock::start().await;
     let app = TestApp::builder()
         .with_config(|c| {
-            mock.configure(c);
+            alone(&mock, c);
             c.finnhub.calls_per_second = nz(8);
             c.etl.concurrency = 16;
         })
         .spawn()
         .await;
     app.confirmed_user().await;
-    // Five symbols: 15 per-symbol calls + 2 market-wide, plus the searches behind the adds.
+    // Five symbols: 15 per-symbol calls + 2 market-wide.
     watch(&app, &app.api, &["AAPL", "MSFT", "NVDA", "AMZN", "META"]).await;
     // Let the per-second window the searches used roll over: time passing is the point.
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -247,7 +268,7 @@ async fn the_limiter_holds_the_call_rate_under_the_configured_limit() {
 async fn rebuild_from_raw_reproduces_the_typed_rows() {
     let mock = FinnhubMock::start().await;
     let app = TestApp::builder()
-        .with_config(|c| mock.configure(c))
+        .with_config(|c| alone(&mock, c))
         .spawn()
         .await;
     app.confirmed_user().await;
@@ -310,7 +331,7 @@ async fn rebuild_from_raw_reproduces_the_typed_rows() {
 async fn a_refused_api_key_stops_the_run_with_a_clear_reason() {
     let mock = FinnhubMock::refusing_the_key().await;
     let app = TestApp::builder()
-        .with_config(|c| mock.configure(c))
+        .with_config(|c| alone(&mock, c))
         .spawn()
         .await;
     app.confirmed_user().await;
@@ -345,7 +366,7 @@ async fn a_refused_api_key_stops_the_run_with_a_clear_reason() {
 async fn only_one_instance_extracts_at_a_time() {
     let mock = FinnhubMock::start().await;
     let app = TestApp::builder()
-        .with_config(|c| mock.configure(c))
+        .with_config(|c| alone(&mock, c))
         .spawn()
         .await;
     let admin_url = app.state.db.connect_options();
@@ -407,7 +428,7 @@ async fn operators_see_runs_and_their_failures_through_the_api() {
     let operator = unique_email();
     let app = TestApp::builder()
         .with_config(|c| {
-            mock.configure(c);
+            alone(&mock, c);
             c.accounts.operator_emails = vec![operator.clone()];
         })
         .spawn()

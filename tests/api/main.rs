@@ -20,6 +20,7 @@ mod metrics;
 mod openapi;
 mod operator;
 mod password_reset;
+mod planner;
 mod preferences;
 mod reconcile;
 mod retention;

@@ -2,6 +2,8 @@
 //! into it at the same time, so counters are compared with a reading taken before
 //! (at least this much more), never with exact values.
 
+use std::time::Duration;
+
 use quotidian::repositories::metrics::outbox_backlog;
 use quotidian::services::etl::{self, NoProgress, RunOptions, RunOutcome};
 use reqwest::StatusCode;
@@ -104,7 +106,10 @@ async fn the_backlog_counts_each_outbox_once_its_table_exists() {
 async fn finnhub_calls_and_429s_are_counted() {
     let mock = FinnhubMock::start().await;
     let app = TestApp::builder()
-        .with_config(|c| mock.configure(c))
+        .with_config(|c| {
+            mock.configure(c);
+            c.digests.workers = false;
+        })
         .spawn()
         .await;
     app.confirmed_user().await;
@@ -112,6 +117,19 @@ async fn finnhub_calls_and_429s_are_counted() {
         .post(&app.api, "/api/v1/watchlist", json!({"symbol": "AAPL"}))
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
+    // The add fetches AAPL at once; the extraction below then fetches its quote again
+    // once it is stale.
+    eventually(Duration::from_secs(10), async || {
+        match mock.arrivals.count("/stock/profile2", "AAPL") {
+            1 => Ok(()),
+            n => Err(format!("{n} profile calls")),
+        }
+    })
+    .await;
+    sqlx::query("update fetch_state set fetched_at = fetched_at - interval '1 hour' where endpoint = 'quote'")
+        .execute(&app.db)
+        .await
+        .unwrap();
     mock.rate_limit_once("/quote").await;
 
     let quote_429 = r#"quotidian_finnhub_calls_total{endpoint="/quote",status="429"}"#;

@@ -956,11 +956,12 @@ export interface components {
          */
         EtlRunStatus: "running" | "succeeded" | "partial" | "failed";
         /**
-         * @description What started an extraction run (`etl_runs.trigger`): `quotidian etl`, or a
-         *     digest batch bringing its recipients' market data up to date.
+         * @description What started an extraction run (`etl_runs.trigger`): `quotidian etl`, a digest
+         *     batch topping up what was missing, the market-data planner, or a symbol just
+         *     added to a watchlist.
          * @enum {string}
          */
-        EtlTrigger: "cli" | "digest";
+        EtlTrigger: "cli" | "digest" | "planner" | "watchlist";
         FieldError: {
             /** @description The request field, e.g. `email`. */
             field: string;
