@@ -15,6 +15,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt as _;
 use quotidian::clients::audit::S3AuditStore;
 use serde_json::Value;
 use sqlx::{Connection as _, PgConnection, PgPool};
@@ -964,4 +965,173 @@ async fn a_run_writes_audit_records_while_it_sends() {
     .await
     .unwrap();
     assert!(store.get(&key).await.unwrap().is_some(), "{key} not in S3");
+}
+
+/// A Finnhub stand-in that allows `per_second` calls a second with a burst of
+/// `burst` (the slack for the jitter between a reserved slot and the request arriving
+/// on a loaded machine) and answers 429 with Finnhub's plain-text body beyond that.
+#[derive(Clone)]
+struct Finnhub {
+    limit: Arc<governor::DefaultDirectRateLimiter>,
+    served: Arc<AtomicUsize>,
+    refused: Arc<AtomicUsize>,
+}
+
+async fn finnhub_answer(State(f): State<Finnhub>, uri: Uri) -> Response {
+    if f.limit.check().is_err() {
+        f.refused.fetch_add(1, Ordering::SeqCst);
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "API limit reached. Please try again later. Remaining Limit: 0",
+        )
+            .into_response();
+    }
+    f.served.fetch_add(1, Ordering::SeqCst);
+    let query = uri.query().unwrap_or_default();
+    let param = |name: &str| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let symbol = param("symbol");
+    let body = match uri.path().trim_start_matches("/api/v1") {
+        "/search" => {
+            let q = param("q").to_uppercase();
+            serde_json::json!({"count": 1, "result": [
+                {"description": format!("{q} INC"), "displaySymbol": q, "symbol": q, "type": "Common Stock"}]})
+        }
+        "/quote" => serde_json::json!({"c": 101.5, "d": 1.5, "dp": 1.5, "h": 102.0, "l": 99.0,
+                                       "o": 100.0, "pc": 100.0, "t": chrono::Utc::now().timestamp()}),
+        "/stock/profile2" => serde_json::json!({"country": "US", "currency": "USD",
+            "exchange": "NASDAQ", "name": format!("{symbol} Inc"), "ticker": symbol,
+            "ipo": "1980-12-12", "marketCapitalization": 1000.0, "shareOutstanding": 10.0,
+            "logo": "", "phone": "", "weburl": "", "finnhubIndustry": "Technology"}),
+        "/calendar/earnings" => serde_json::json!({"earningsCalendar": []}),
+        "/stock/market-holiday" => {
+            serde_json::json!({"data": [], "exchange": "US", "timezone": "America/New_York"})
+        }
+        _ => serde_json::json!([]),
+    };
+    axum::Json(body).into_response()
+}
+
+async fn start_finnhub(per_second: u32, burst: u32) -> (String, Finnhub) {
+    let quota = governor::Quota::per_second(std::num::NonZeroU32::new(per_second).unwrap())
+        .allow_burst(std::num::NonZeroU32::new(burst).unwrap());
+    let finnhub = Finnhub {
+        limit: Arc::new(governor::RateLimiter::direct(quota)),
+        served: Arc::default(),
+        refused: Arc::default(),
+    };
+    let app = axum::Router::new()
+        .fallback(finnhub_answer)
+        .with_state(finnhub.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}/api/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (address, finnhub)
+}
+
+/// Three `serve` processes on one database, each answering symbol searches as fast
+/// as they come while their planner and delivery fetch the market data of 300 people
+/// due now, against a Finnhub that allows 30 calls a second: together they stay within
+/// it (every process at Finnhub's 30 a second on its own would send three times that).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_share_one_finnhub_budget() {
+    let _alone = MACHINE.write().await;
+    const SEARCHES: usize = 60;
+    let Setup {
+        database_url,
+        db,
+        store: _,
+        domain: _,
+    } = setup(300).await;
+    // Finnhub's 30 a second, with 200 ms of slack for arrival jitter.
+    let (finnhub, counts) = start_finnhub(30, 6).await;
+    let (ses, _proxy) = start_proxy().await;
+    // One person's session, straight into the database: every process accepts it.
+    let token = quotidian::services::tokens::random_token();
+    sqlx::query(
+        "insert into sessions (id_hash, user_id, expires_at, credential_version)
+         select $1, id, now() + interval '1 hour', credential_version from users limit 1",
+    )
+    .bind(quotidian::services::tokens::hash_token(&token))
+    .execute(&db)
+    .await
+    .unwrap();
+    let settings = [
+        ("FINNHUB_API_KEY", "multiprocess-finnhub-key"),
+        ("FINNHUB_BASE_URL", finnhub.as_str()),
+        ("QUOTIDIAN_FINNHUB_CALLS_PER_MINUTE", "6000"),
+        ("QUOTIDIAN_FINNHUB_CALLS_PER_SECOND", "30"),
+        ("QUOTIDIAN_FINNHUB_RETRY_BASE_MS", "200"),
+        ("QUOTIDIAN_SYMBOL_SEARCHES_PER_MINUTE", "100000"),
+        ("QUOTIDIAN_SES_MAX_SEND_RATE", "100"),
+    ];
+    let mut processes = Vec::new();
+    for n in 0..WORKERS {
+        processes.push(start_serve(&database_url, &ses, 40 + n, &settings).await);
+    }
+    let cookie = format!("__Host-quotidian_session={token}");
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    // Every process searches at once, ten at a time, each query new (no cache).
+    let searches = processes.iter().enumerate().map(|(p, (_, base))| {
+        let (client, cookie) = (client.clone(), cookie.clone());
+        async move {
+            futures_util::stream::iter(0..SEARCHES)
+                .map(|i| {
+                    let url = format!("{base}/api/v1/symbols?q=q{p}x{i}");
+                    let (client, cookie) = (client.clone(), cookie.clone());
+                    async move {
+                        client
+                            .get(url)
+                            .header("cookie", cookie)
+                            .send()
+                            .await
+                            .map(|r| r.status())
+                    }
+                })
+                .buffer_unordered(10)
+                .collect::<Vec<_>>()
+                .await
+        }
+    });
+    let statuses: Vec<_> = futures_util::future::join_all(searches)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    let searched = started.elapsed();
+    wait_all_final(&db, 300, Duration::from_secs(180)).await;
+    for (mut child, _) in processes {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let served = counts.served.load(Ordering::SeqCst);
+    let refused = counts.refused.load(Ordering::SeqCst);
+    let ok = statuses
+        .iter()
+        .filter(|s| matches!(s, Ok(s) if s.is_success()))
+        .count();
+    println!(
+        "shared Finnhub budget: {WORKERS} serve processes, {} searches answered 200 of {} in {:.1} s; \
+         Finnhub served {served} calls and refused {refused} (429) at 30/s",
+        ok,
+        statuses.len(),
+        searched.as_secs_f64()
+    );
+    assert_eq!(ok, statuses.len(), "every search answered: {statuses:?}");
+    let sent = count(
+        &db,
+        "select count(*) from digest_jobs where status = 'sent'",
+    )
+    .await;
+    assert_eq!(sent, 300, "everyone's digest went out");
+    assert!(served >= WORKERS * SEARCHES, "the searches reached Finnhub");
+    assert_eq!(
+        refused, 0,
+        "the processes together exceeded Finnhub's 30 calls a second"
+    );
 }

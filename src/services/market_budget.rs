@@ -82,15 +82,48 @@ impl SharedBudget {
     }
 }
 
+/// A slot used this late is given up and another one taken: see [`SharedBudget::acquire`].
+fn late_tolerance(interval: f64) -> Duration {
+    Duration::from_secs_f64((2.0 * interval).max(0.05))
+}
+
+/// How many slots one call gives up for being late before it goes anyway (a 429 is
+/// then retried like any other).
+const MAX_LATE_SLOTS: u32 = 5;
+
 #[async_trait]
 impl CallBudget for SharedBudget {
+    /// Reserves the next slot the call's priority may take, and waits for it. A process
+    /// that wakes up late for its slot (a stalled machine, a slow answer from the
+    /// database) gives the slot up and takes a new one rather than sending late: late
+    /// calls would reach Finnhub bunched together with the on-time calls of the other
+    /// processes, above the limit in that second. A wasted slot only costs throughput.
     async fn acquire(&self, priority: Priority) {
         let allowance = allowance(priority);
+        let mut late_slots = 0;
         loop {
-            match pacing::reserve_within(&self.db, BUDGET, self.interval, allowance).await {
-                Ok(Some(wait)) => {
-                    if wait > 0.0 {
-                        tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+            let reserved = match self.db.acquire().await {
+                Ok(mut conn) => {
+                    // Timed from here, so that waiting for a pooled connection does
+                    // not count as lateness.
+                    let asked = tokio::time::Instant::now();
+                    pacing::reserve_within(&mut *conn, BUDGET, self.interval, allowance)
+                        .await
+                        .map(|wait| wait.map(|w| asked + Duration::from_secs_f64(w.max(0.0))))
+                }
+                Err(error) => Err(error),
+            };
+            match reserved {
+                Ok(Some(slot)) => {
+                    tokio::time::sleep_until(slot).await;
+                    let late = tokio::time::Instant::now().saturating_duration_since(slot);
+                    if late > late_tolerance(self.interval) && late_slots < MAX_LATE_SLOTS {
+                        late_slots += 1;
+                        tracing::debug!(
+                            late_ms = late.as_millis() as u64,
+                            "gave up a late Finnhub slot"
+                        );
+                        continue;
                     }
                     return;
                 }

@@ -72,7 +72,10 @@ async fn a_symbol_just_added_shows_its_price_in_the_preview_within_seconds() {
     assert_eq!(mock.arrivals.count("/quote", "AAPL"), 1);
     assert_eq!(mock.arrivals.count("/stock/profile2", "AAPL"), 1);
     // Nothing else (no news, no earnings) but the search that checked AAPL exists.
-    assert_eq!(mock.arrivals.count("/search", "") + 2, mock.arrivals.total());
+    assert_eq!(
+        mock.arrivals.count("/search", "") + 2,
+        mock.arrivals.total()
+    );
     let trigger: String = sqlx::query_scalar("select trigger from etl_runs")
         .fetch_one(&app.db)
         .await
