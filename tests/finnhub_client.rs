@@ -224,6 +224,45 @@ async fn company_news_sends_the_date_range() {
 }
 
 #[tokio::test]
+async fn daily_candles_ask_for_resolution_d_over_whole_days_in_unix_seconds() {
+    let server = MockServer::start().await;
+    // 2024-05-01 00:00:00 UTC to 2024-05-03 23:59:59 UTC.
+    finnhub("/stock/candle")
+        .and(query_param("symbol", "AAPL"))
+        .and(query_param("resolution", "D"))
+        .and(query_param("from", "1714521600"))
+        .and(query_param("to", "1714780799"))
+        .respond_with(json(
+            r#"{"c":[169.3,173.03,183.38],"h":[172.71,173.42,187],"l":[169.11,170.89,182.66],"o":[169.58,172.51,186.65],"s":"ok","t":[1714521600,1714608000,1714694400],"v":[50383147,94214915,163224109]}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let fetched = client(&server)
+        .daily_candles(&aapl(), date("2024-05-01"), date("2024-05-03"))
+        .await
+        .unwrap();
+    assert_eq!(fetched.value.t.len(), 3);
+    assert_eq!(fetched.value.c[2], 183.38);
+    assert_eq!(fetched.raw.path, "/stock/candle");
+
+    // No bars (outside the range, or a symbol Finnhub does not know): no data, with
+    // the answer kept for the audit trail.
+    let empty = MockServer::start().await;
+    finnhub("/stock/candle")
+        .respond_with(json(r#"{"s":"no_data"}"#))
+        .mount(&empty)
+        .await;
+    match client(&empty)
+        .daily_candles(&aapl(), date("2024-05-04"), date("2024-05-05"))
+        .await
+    {
+        Err(FinnhubError::NoData { raw }) => assert_eq!(raw.body, r#"{"s":"no_data"}"#),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn search_encodes_free_text() {
     let server = MockServer::start().await;
     finnhub("/search")

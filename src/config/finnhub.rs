@@ -37,6 +37,11 @@ pub struct FinnhubConfig {
     /// budget spaces calls, for the jitter between a reserved slot and the request
     /// reaching Finnhub (ADR 0013).
     pub headroom_percent: u32,
+    /// `QUOTIDIAN_FINNHUB_CANDLES` (`on`/`off`): whether the plan includes daily candles
+    /// (`/stock/candle`; not on the free plan). With them a newly watched symbol gets a
+    /// year of history at once; without, history grows from our own daily quotes. The
+    /// offline sample source always has them.
+    pub candles: bool,
 }
 
 impl Default for FinnhubConfig {
@@ -51,6 +56,7 @@ impl Default for FinnhubConfig {
             retry_base: retry.min_delay,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             headroom_percent: 5,
+            candles: false,
         }
     }
 }
@@ -103,6 +109,11 @@ impl FinnhubConfig {
                     _ => Err("must be a whole number from 0 to 50".into()),
                 },
             ),
+            candles: r.or("QUOTIDIAN_FINNHUB_CANDLES", d.candles, |v| match v {
+                "on" => Ok(true),
+                "off" => Ok(false),
+                _ => Err("must be on or off".into()),
+            }),
         }
     }
 }
@@ -123,6 +134,29 @@ mod tests {
         assert_eq!(
             FinnhubLimiter::from_config(&config).config(),
             LimiterConfig::per_minute(FREE_PLAN_CALLS_PER_MINUTE)
+        );
+    }
+
+    fn read(vars: &[(&str, &str)]) -> (FinnhubConfig, Vec<String>) {
+        let vars: std::collections::HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let mut r = Reader::new(&vars);
+        let config = FinnhubConfig::read(&mut r);
+        (config, r.into_errors())
+    }
+
+    #[test]
+    fn candles_are_off_unless_the_plan_is_said_to_have_them() {
+        assert!(!read(&[]).0.candles);
+        assert!(read(&[("QUOTIDIAN_FINNHUB_CANDLES", "on")]).0.candles);
+        assert!(!read(&[("QUOTIDIAN_FINNHUB_CANDLES", "off")]).0.candles);
+        let (_, errors) = read(&[("QUOTIDIAN_FINNHUB_CANDLES", "yes")]);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].contains("QUOTIDIAN_FINNHUB_CANDLES"),
+            "{errors:?}"
         );
     }
 }

@@ -45,15 +45,18 @@ pub enum Endpoint {
     CompanyNews,
     Earnings,
     MarketHolidays,
+    /// Daily candles (`/stock/candle`, resolution D): history, where the plan has it.
+    Candles,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 5] = [
+    pub const ALL: [Endpoint; 6] = [
         Endpoint::Quote,
         Endpoint::Profile,
         Endpoint::CompanyNews,
         Endpoint::Earnings,
         Endpoint::MarketHolidays,
+        Endpoint::Candles,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -63,6 +66,7 @@ impl Endpoint {
             Endpoint::CompanyNews => "company_news",
             Endpoint::Earnings => "earnings",
             Endpoint::MarketHolidays => "market_holidays",
+            Endpoint::Candles => "candles",
         }
     }
 
@@ -135,6 +139,17 @@ pub struct HolidayRow {
     pub trading_hour: Option<String>,
 }
 
+/// One session of a daily candle answer, as Finnhub gave it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandleRow {
+    pub trading_date: NaiveDate,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: Option<i64>,
+}
+
 /// What one raw response types into.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Typed {
@@ -143,4 +158,53 @@ pub enum Typed {
     News(Vec<NewsRow>),
     Earnings(Vec<EarningRow>),
     Holidays(Vec<HolidayRow>),
+    Candles {
+        symbol: String,
+        bars: Vec<CandleRow>,
+    },
+}
+
+/// Where a daily bar came from (`daily_bars.source`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    sqlx::Type,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum BarSource {
+    /// Our own `/quote` fetch: that day's open, high, low and close; no volume.
+    Quote,
+    /// Finnhub's daily candles.
+    Candle,
+}
+
+impl BarSource {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// One symbol's open, high, low, close (and volume where known) for one New York
+/// trading date: a row of `daily_bars`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyBar {
+    pub symbol: String,
+    pub trading_date: NaiveDate,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: Option<i64>,
+    pub source: BarSource,
+    /// Taken after that session's close: it will not change any more.
+    pub is_final: bool,
 }

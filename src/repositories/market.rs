@@ -1,10 +1,10 @@
 //! Market data: raw responses, typed rows, freshness, ETL runs.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use strum::VariantArray as _;
 
-use crate::domain::market::{Endpoint, MarketSource, Typed};
+use crate::domain::market::{BarSource, DailyBar, Endpoint, MarketSource, Typed};
 use crate::domain::{EtlOutcome, EtlRunStatus, EtlTrigger};
 
 pub struct RawInsert<'a> {
@@ -206,8 +206,155 @@ pub async fn store_typed(
                 .await?;
             }
         }
+        // Candles only give daily bars: `upsert_bars`.
+        Typed::Candles { .. } => {}
     }
     Ok(())
+}
+
+/// Writes daily bars derived from raw row `raw_id`, in one statement. Of two bars for
+/// the same symbol and date the table keeps a final one over one that is not, then of
+/// two final bars the candle (it has the volume), then the later response: a total
+/// order, so the table does not depend on the order loads commit in and a rebuild
+/// reproduces it. A bar taken during a session never replaces the session's final bar.
+pub async fn upsert_bars(
+    db: impl PgExecutor<'_>,
+    raw_id: i64,
+    sample: bool,
+    bars: &[DailyBar],
+) -> sqlx::Result<u64> {
+    if bars.is_empty() {
+        return Ok(0);
+    }
+    let symbols: Vec<String> = bars.iter().map(|b| b.symbol.clone()).collect();
+    let dates: Vec<NaiveDate> = bars.iter().map(|b| b.trading_date).collect();
+    let opens: Vec<f64> = bars.iter().map(|b| b.open).collect();
+    let highs: Vec<f64> = bars.iter().map(|b| b.high).collect();
+    let lows: Vec<f64> = bars.iter().map(|b| b.low).collect();
+    let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
+    let volumes: Vec<Option<i64>> = bars.iter().map(|b| b.volume).collect();
+    let sources: Vec<String> = bars.iter().map(|b| b.source.as_str().to_owned()).collect();
+    let finals: Vec<bool> = bars.iter().map(|b| b.is_final).collect();
+    let done = sqlx::query!(
+        r#"insert into daily_bars (symbol, trading_date, open, high, low, close, volume, source, final,
+                                 sample, raw_id)
+         select b.symbol, b.trading_date, b.open, b.high, b.low, b.close, b.volume, b.source, b.final,
+                $10, $11
+         from unnest($1::text[], $2::date[], $3::float8[], $4::float8[], $5::float8[], $6::float8[],
+                     $7::int8[], $8::text[], $9::bool[])
+              as b(symbol, trading_date, open, high, low, close, volume, source, final)
+         on conflict (symbol, trading_date) do update set
+            open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+            volume = excluded.volume, source = excluded.source, final = excluded.final,
+            sample = excluded.sample, raw_id = excluded.raw_id, updated_at = now()
+          where (excluded.final, excluded.final and excluded.source = 'candle', excluded.raw_id)
+             >= (daily_bars.final, daily_bars.final and daily_bars.source = 'candle', daily_bars.raw_id)"#,
+        &symbols,
+        &dates,
+        &opens,
+        &highs,
+        &lows,
+        &closes,
+        &volumes as &[Option<i64>],
+        &sources,
+        &finals,
+        sample,
+        raw_id,
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// A stored daily bar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarRow {
+    pub trading_date: NaiveDate,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: Option<i64>,
+    pub source: BarSource,
+    pub is_final: bool,
+    pub sample: bool,
+}
+
+/// `symbol`'s bars from `from` to `to` (inclusive), in date order.
+pub async fn daily_bars(
+    db: impl PgExecutor<'_>,
+    symbol: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> sqlx::Result<Vec<BarRow>> {
+    sqlx::query_as!(
+        BarRow,
+        r#"select trading_date, open, high, low, close, volume, source as "source: BarSource",
+                final as is_final, sample
+         from daily_bars where symbol = $1 and trading_date between $2 and $3
+         order by trading_date"#,
+        symbol,
+        from,
+        to,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// `symbol`'s last `count` bars, oldest first: what a chart of the last N sessions
+/// draws.
+pub async fn last_bars(
+    db: impl PgExecutor<'_>,
+    symbol: &str,
+    count: i64,
+) -> sqlx::Result<Vec<BarRow>> {
+    let mut bars = sqlx::query_as!(
+        BarRow,
+        r#"select trading_date, open, high, low, close, volume, source as "source: BarSource",
+                final as is_final, sample
+         from daily_bars where symbol = $1
+         order by trading_date desc limit $2"#,
+        symbol,
+        count,
+    )
+    .fetch_all(db)
+    .await?;
+    bars.reverse();
+    Ok(bars)
+}
+
+/// Those of `symbols` with fewer than `min_bars` bars dated within the last year: the
+/// ones a year of candles would fill in.
+pub async fn symbols_without_history(
+    db: impl PgExecutor<'_>,
+    symbols: &[String],
+    min_bars: i64,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        r#"select s.symbol as "symbol!"
+         from unnest($1::text[]) as s(symbol)
+         where (select count(*) from daily_bars b
+                where b.symbol = s.symbol and b.trading_date > current_date - 366) < $2
+         order by 1"#,
+        symbols,
+        min_bars,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The exchange's days closed all day (shortened sessions excluded).
+pub async fn full_closures(
+    db: impl PgExecutor<'_>,
+    exchange: &str,
+) -> sqlx::Result<Vec<NaiveDate>> {
+    sqlx::query_scalar!(
+        "select holiday from market_holidays
+         where exchange = $1 and coalesce(trading_hour, '') = '' order by holiday",
+        exchange,
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// The distinct symbols on the watchlists of confirmed, unpaused accounts: a symbol
@@ -289,6 +436,7 @@ enum TypedTable {
     NewsItems,
     Earnings,
     MarketHolidays,
+    DailyBars,
 }
 
 /// Deletes the rows of `table` derived from raw id `from_raw_id` on; returns how many.
@@ -329,6 +477,11 @@ async fn delete_from(
             )
             .execute(db)
             .await?
+        }
+        TypedTable::DailyBars => {
+            sqlx::query!("delete from daily_bars where raw_id >= $1", from_raw_id)
+                .execute(db)
+                .await?
         }
     };
     Ok(done.rows_affected())

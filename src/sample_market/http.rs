@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::calendar::{new_york_date, nyse_holidays};
+use super::candles::{SampleCandles, daily_candles};
 use super::earnings::earnings_calendar;
 use super::news::{NewsItem, company_news, general_news};
 use super::prices::{latest_closed_session, quote_on};
@@ -57,6 +58,7 @@ pub fn router_with_clock(clock: Clock) -> Router {
         .route("/search", get(search))
         .route("/calendar/earnings", get(earnings))
         .route("/stock/market-holiday", get(market_holidays))
+        .route("/stock/candle", get(candles))
         .fallback(not_found)
         // Outermost, so an unknown path without a token is a 401 as on Finnhub.
         .layer(middleware::from_fn(require_token))
@@ -206,6 +208,33 @@ async fn quote(State(clock): State<Clock>, RawQuery(raw): RawQuery) -> Answer {
         }))
         .into_response(),
     })
+}
+
+/// `GET /stock/candle?symbol=&resolution=D&from=&to=` (unix seconds). Only daily bars
+/// are modelled: another resolution, like an unknown symbol, has no data.
+async fn candles(State(clock): State<Clock>, RawQuery(raw): RawQuery) -> Answer {
+    let params = Params::parse(raw.as_deref());
+    let symbol = params.symbol()?;
+    let resolution = params
+        .get("resolution")
+        .ok_or_else(|| Rejection::unprocessable("Missing required parameter: resolution."))?;
+    let unix = |name: &str| {
+        params
+            .get(name)
+            .ok_or_else(|| {
+                Rejection::unprocessable(format!("Missing required parameter: {name}."))
+            })?
+            .parse::<i64>()
+            .map_err(|_| {
+                Rejection::unprocessable(format!("Wrong format for '{name}'. Use unix seconds."))
+            })
+    };
+    let (from, to) = (unix("from")?, unix("to")?);
+    let answer = match lookup(symbol) {
+        Some((_, entry)) if resolution == "D" => daily_candles(entry, from, to, clock.now()),
+        _ => SampleCandles::no_data(),
+    };
+    Ok(Json(answer).into_response())
 }
 
 /// `GET /stock/profile2?symbol=`

@@ -15,12 +15,13 @@
 //! sample data, and every link points to `example.com`.
 //!
 //! One module per concern: `symbols` (the companies), `randomness` (SHA-256 as the
-//! only source of made-up values), `calendar` (NYSE holidays and sessions), `prices`,
+//! only source of made-up values), `calendar` (NYSE holidays and sessions), `prices`, `candles`,
 //! `news`, `earnings`, and `http` (the routes and their Finnhub-shaped answers).
 
 use chrono::NaiveDate;
 
 mod calendar;
+mod candles;
 mod earnings;
 mod http;
 mod news;

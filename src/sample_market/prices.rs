@@ -45,9 +45,9 @@ pub(super) struct SampleQuote {
     pub(super) c: f64,
     d: Option<f64>,
     dp: Option<f64>,
-    h: f64,
-    l: f64,
-    o: f64,
+    pub(super) h: f64,
+    pub(super) l: f64,
+    pub(super) o: f64,
     pc: f64,
     t: i64,
 }

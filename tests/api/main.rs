@@ -16,6 +16,7 @@ mod finnhub_mock;
 mod headers;
 mod health;
 mod helpers;
+mod history;
 mod metrics;
 mod openapi;
 mod operator;

@@ -18,7 +18,7 @@ use url::Url;
 use super::budget::current_priority;
 use super::retry::{AttemptError, parse_retry_after, retry_delay};
 use super::{
-    CallBudget, CompanyProfile, EarningsCalendar, Fetched, FinnhubError, MarketData,
+    CallBudget, Candles, CompanyProfile, EarningsCalendar, Fetched, FinnhubError, MarketData,
     MarketHolidays, NewsItem, Quote, RawResponse, RetryPolicy, SymbolSearch,
 };
 use crate::config::FinnhubConfig;
@@ -407,6 +407,33 @@ impl MarketData for FinnhubClient {
         self.get_json("/calendar/earnings", params).await
     }
 
+    #[tracing::instrument(name = "finnhub.daily_candles", skip_all, fields(symbol = %symbol, %from, %to))]
+    async fn daily_candles(
+        &self,
+        symbol: &Symbol,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Fetched<Candles>, FinnhubError> {
+        let (start, end) = unix_range(from, to);
+        let fetched: Fetched<Candles> = self
+            .get_json(
+                "/stock/candle",
+                vec![
+                    ("symbol", symbol.to_string()),
+                    ("resolution", "D".to_owned()),
+                    ("from", start.to_string()),
+                    ("to", end.to_string()),
+                ],
+            )
+            .await?;
+        if fetched.value.is_no_data() {
+            return Err(FinnhubError::NoData {
+                raw: Box::new(fetched.raw),
+            });
+        }
+        Ok(fetched)
+    }
+
     #[tracing::instrument(name = "finnhub.market_holidays", skip_all, fields(exchange = %exchange))]
     async fn market_holidays(
         &self,
@@ -418,6 +445,14 @@ impl MarketData for FinnhubClient {
         )
         .await
     }
+}
+
+/// `from`'s 00:00 and `to`'s 23:59:59 UTC: every bar dated within the two days
+/// (daily bars are stamped at 00:00 UTC of their day).
+fn unix_range(from: NaiveDate, to: NaiveDate) -> (i64, i64) {
+    let start = from.and_time(chrono::NaiveTime::MIN).and_utc().timestamp();
+    let end = to.and_time(chrono::NaiveTime::MIN).and_utc().timestamp() + 86_399;
+    (start, end)
 }
 
 /// A 2xx answer.

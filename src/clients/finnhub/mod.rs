@@ -31,8 +31,8 @@ pub use limiter::{
     FINNHUB_CALLS_PER_SECOND, FREE_PLAN_CALLS_PER_MINUTE, FinnhubLimiter, LimiterConfig,
 };
 pub use responses::{
-    CompanyProfile, Earning, EarningsCalendar, Fetched, MarketHoliday, MarketHolidays, NewsItem,
-    Quote, RawResponse, SymbolMatch, SymbolSearch,
+    Candles, CompanyProfile, Earning, EarningsCalendar, Fetched, MarketHoliday, MarketHolidays,
+    NewsItem, Quote, RawResponse, SymbolMatch, SymbolSearch,
 };
 pub use retry::RetryPolicy;
 
@@ -71,6 +71,15 @@ pub trait MarketData: Send + Sync {
         &self,
         exchange: &str,
     ) -> Result<Fetched<MarketHolidays>, FinnhubError>;
+
+    /// Daily bars (resolution D) of the sessions between `from` and `to` (inclusive
+    /// dates, sent as unix seconds). Not on Finnhub's free plan. No bars is `NoData`.
+    async fn daily_candles(
+        &self,
+        symbol: &Symbol,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Fetched<Candles>, FinnhubError>;
 
     /// How long a call has taken lately (a moving average), once one was made.
     fn observed_latency(&self) -> Option<std::time::Duration> {

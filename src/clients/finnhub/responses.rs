@@ -180,6 +180,34 @@ impl MarketHoliday {
     }
 }
 
+/// `GET /stock/candle`: parallel arrays, one entry per bar, or `{"s":"no_data"}`.
+/// Volumes are numbers that may come as floats; typing rounds them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Candles {
+    /// `ok` or `no_data`.
+    pub s: String,
+    #[serde(default)]
+    pub o: Vec<f64>,
+    #[serde(default)]
+    pub h: Vec<f64>,
+    #[serde(default)]
+    pub l: Vec<f64>,
+    #[serde(default)]
+    pub c: Vec<f64>,
+    #[serde(default)]
+    pub v: Vec<f64>,
+    /// Bar times, unix seconds (the day's 00:00 UTC for daily bars).
+    #[serde(default)]
+    pub t: Vec<i64>,
+}
+
+impl Candles {
+    /// Finnhub's answer when it has no bars in the range (or for an unknown symbol).
+    pub fn is_no_data(&self) -> bool {
+        self.s == "no_data" || (self.s == "ok" && self.t.is_empty())
+    }
+}
+
 /// A typed answer together with the exchange that produced it.
 #[derive(Debug, Clone)]
 pub struct Fetched<T> {

@@ -49,7 +49,8 @@ impl Leader {
     /// Plans once and makes the most urgent calls.
     pub async fn step(&mut self, state: &AppState) -> anyhow::Result<Step> {
         let now = Utc::now();
-        let settings = state.config.etl.plan_settings();
+        let mut settings = state.config.etl.plan_settings();
+        settings.candles = super::candles_available(state);
         let horizon = now + settings.horizon;
         let rows: Vec<DemandInput> = market::demand_until(&state.db, horizon)
             .await?
@@ -64,12 +65,14 @@ impl Leader {
         let counts = market::due_counts_until(&state.db, horizon).await?;
         let never_quoted = market::never_quoted(&state.db).await?;
         let demand = planner::demand(&rows, &counts, &never_quoted, state.ses_rate);
+        let history = history(state, settings.candles).await?;
 
         let mut keys: Vec<String> = demand
             .symbols
             .iter()
             .map(|d| d.symbol.as_ref().to_owned())
             .chain(demand.idle.iter().map(|s| s.as_ref().to_owned()))
+            .chain(history.watched.iter().map(|s| s.as_ref().to_owned()))
             .collect();
         keys.extend([EARNINGS_KEY.to_owned(), HOLIDAYS_KEY.to_owned()]);
         let fetched: planner::Fetched = market::fetch_state(&state.db, &keys)
@@ -79,7 +82,7 @@ impl Leader {
             .collect();
 
         self.held.retain(|_, until| *until > now);
-        let mut planned = planner::plan(&demand, &fetched, now, &settings);
+        let mut planned = planner::plan_with_history(&demand, &history, &fetched, now, &settings);
         planned.retain(|p| !self.held.contains_key(&held_key(&p.task)));
         let wanted = planned.len();
         if planned.is_empty() {
@@ -121,6 +124,27 @@ impl Leader {
             run: Some(report),
         })
     }
+}
+
+/// The daily history's inputs: every watched symbol, those short of a year of bars
+/// (only asked for when candles could fill them), the exchange's closures.
+async fn history(state: &AppState, candles: bool) -> anyhow::Result<planner::History> {
+    let watched = market::watched_symbols(&state.db).await?;
+    let short = if candles {
+        market::symbols_without_history(&state.db, &watched, super::HISTORY_MIN_BARS).await?
+    } else {
+        Vec::new()
+    };
+    let parse = |all: Vec<String>| {
+        all.iter()
+            .filter_map(|s| crate::domain::Symbol::parse(s).ok())
+            .collect()
+    };
+    Ok(planner::History {
+        watched: parse(watched),
+        short: parse(short),
+        closures: market::full_closures(&state.db, super::HOLIDAY_EXCHANGE).await?,
+    })
 }
 
 fn held_key(task: &super::Task) -> (String, String) {

@@ -21,7 +21,7 @@ use sqlx::Connection as _;
 
 use crate::clients::finnhub::{FinnhubError, Priority, RawResponse, with_priority};
 use crate::domain::Symbol;
-use crate::domain::market::{Endpoint, MarketSource};
+use crate::domain::market::{Endpoint, MarketSource, Typed};
 use crate::domain::{EtlOutcome, EtlRunStatus, EtlTrigger};
 use crate::repositories::advisory_locks;
 use crate::repositories::market::{self, RawInsert, RunRow, RunTotals};
@@ -36,6 +36,19 @@ const EXTRACTION_LOCK: i64 = 0x5155_4f54_4554_4c00; // "QUOTETL\0"
 pub(crate) const EARNINGS_KEY: &str = "*earnings";
 pub(crate) const HOLIDAYS_KEY: &str = "*holidays";
 pub const HOLIDAY_EXCHANGE: &str = "US";
+
+/// How far back a symbol's history reaches: what one candle call asks for.
+pub const HISTORY_DAYS: i64 = 365;
+/// A symbol with fewer bars than this in the last year has no history yet (a year
+/// holds about 250 sessions): candles fill it in where the plan has them.
+pub const HISTORY_MIN_BARS: i64 = 240;
+
+/// Whether daily candles can be fetched: the configured plan has them
+/// (`QUOTIDIAN_FINNHUB_CANDLES=on`), or the offline sample source stands in, which
+/// always does.
+pub fn candles_available(state: &AppState) -> bool {
+    state.config.finnhub.candles || state.market_source.is_sample()
+}
 
 /// How old stored data may be before a run fetches it again.
 #[derive(Debug, Clone, Copy)]
@@ -535,6 +548,11 @@ async fn execute(
             .market_holidays(HOLIDAY_EXCHANGE)
             .await
             .map(|f| f.raw),
+        (Endpoint::Candles, Some(s)) => {
+            let to = task.to.unwrap_or_else(|| Utc::now().date_naive());
+            let from = task.from.unwrap_or(to - Duration::days(HISTORY_DAYS));
+            market.daily_candles(s, from, to).await.map(|f| f.raw)
+        }
         (_, None) => unreachable!("per-symbol tasks are planned with their symbol"),
     };
     let symbol = task.symbol.as_ref().map(|s| s.as_ref());
@@ -678,7 +696,7 @@ async fn load(
             return Ok(Err(e));
         }
     };
-    market::store_typed(&mut tx, raw_id, fetched_at, source.is_sample(), &typed).await?;
+    store(&mut tx, raw_id, fetched_at, source.is_sample(), &typed).await?;
     let key = match endpoint {
         Endpoint::Earnings => EARNINGS_KEY,
         Endpoint::MarketHolidays => HOLIDAYS_KEY,
@@ -687,6 +705,22 @@ async fn load(
     market::mark_fetched(&mut *tx, key, endpoint, fetched_at).await?;
     tx.commit().await?;
     Ok(Ok(()))
+}
+
+/// Stores what one raw row types into: its typed rows, and the daily bars they give
+/// (a quote its day's bar, candles their sessions'). The live load and the rebuild
+/// both come through here.
+async fn store(
+    tx: &mut sqlx::PgConnection,
+    raw_id: i64,
+    fetched_at: DateTime<Utc>,
+    sample: bool,
+    typed: &Typed,
+) -> sqlx::Result<()> {
+    market::store_typed(&mut *tx, raw_id, fetched_at, sample, typed).await?;
+    let bars = typing::daily_bars(typed, fetched_at);
+    market::upsert_bars(&mut *tx, raw_id, sample, &bars).await?;
+    Ok(())
 }
 
 #[derive(Debug, Default)]
@@ -732,7 +766,7 @@ async fn rebuild_locked(state: &AppState) -> anyhow::Result<RebuildReport> {
             let exchange = raw.params.get("exchange").and_then(|v| v.as_str());
             match typing::type_raw(endpoint, raw.symbol.as_deref(), exchange, &raw.body) {
                 Ok(typed) => {
-                    market::store_typed(
+                    store(
                         &mut tx,
                         raw.id,
                         raw.fetched_at,

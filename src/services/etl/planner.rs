@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike as _, Duration, NaiveDate, Utc, Weekday};
 
 use super::{EARNINGS_KEY, HOLIDAYS_KEY, Task};
 use crate::clients::finnhub::Priority;
@@ -62,6 +62,11 @@ pub struct PlanSettings {
     pub margin: Duration,
     /// How far ahead the leader looks at due times.
     pub horizon: Duration,
+    /// Daily candles can be fetched (the plan has them, or the sample source).
+    pub candles: bool,
+    /// How long after a session's close its closing quote is fetched, so that the
+    /// closing auction's price is in it.
+    pub close_settle: Duration,
 }
 
 impl Default for PlanSettings {
@@ -74,6 +79,8 @@ impl Default for PlanSettings {
             due_soon: Duration::minutes(15),
             margin: Duration::seconds(10),
             horizon: Duration::minutes(75),
+            candles: false,
+            close_settle: Duration::minutes(5),
         }
     }
 }
@@ -389,7 +396,117 @@ fn rank(endpoint: Endpoint) -> u8 {
         Endpoint::Profile => 2,
         Endpoint::Earnings => 3,
         Endpoint::CompanyNews => 4,
+        Endpoint::Candles => 5,
     }
+}
+
+/// What the daily history needs from the leader: who is watched, whose history is
+/// short, and the exchange's calendar.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// Every watched symbol (whether or not anyone reads it soon): each gets its final
+    /// bar after every session's close.
+    pub watched: Vec<Symbol>,
+    /// Watched symbols with less than a year of bars (`market::symbols_without_history`):
+    /// candles fill them in, where the plan has them.
+    pub short: Vec<Symbol>,
+    /// Days the exchange is closed all day (`market::full_closures`).
+    pub closures: Vec<NaiveDate>,
+}
+
+/// The close (16:00 New York) of the last session that closed at or before `now`,
+/// weekends and `closures` skipped. Early closes count as 16:00.
+pub fn last_close(now: DateTime<Utc>, closures: &[NaiveDate]) -> Option<DateTime<Utc>> {
+    let today = now
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive();
+    // Weekends and holidays never close the market more than four days in a row.
+    (0..10)
+        .filter_map(|back| today.checked_sub_days(chrono::Days::new(back)))
+        .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
+        .filter(|d| !closures.contains(d))
+        .map(super::typing::session_close)
+        .find(|close| *close <= now)
+}
+
+/// [`plan`], plus what the daily history needs: after each session's close (and
+/// `close_settle`), one quote of every watched symbol not quoted since, at
+/// `Background` priority, so that its final bar is stored; with candles available, a
+/// watched symbol without a year of history gets one candle call for the past
+/// [`HISTORY_DAYS`](super::HISTORY_DAYS) at `NewSymbol` priority, and never another
+/// once one has been fetched.
+pub fn plan_with_history(
+    demand: &Demand,
+    history: &History,
+    fetched: &Fetched,
+    now: DateTime<Utc>,
+    settings: &PlanSettings,
+) -> Vec<Planned> {
+    let mut out = plan(demand, fetched, now, settings);
+    let quoted: std::collections::HashSet<String> = out
+        .iter()
+        .filter(|p| p.task.endpoint == Endpoint::Quote)
+        .filter_map(|p| p.task.symbol.as_ref().map(|s| s.as_ref().to_owned()))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    let watched: Vec<&Symbol> = demand
+        .symbols
+        .iter()
+        .map(|d| &d.symbol)
+        .chain(&demand.idle)
+        .chain(&history.watched)
+        .filter(|s| seen.insert(s.as_ref().to_owned()))
+        .collect();
+
+    if let Some(close) = last_close(now, &history.closures)
+        && now >= close + settings.close_settle
+    {
+        let settled = close + settings.close_settle;
+        for symbol in &watched {
+            let key = symbol.as_ref();
+            if quoted.contains(key) {
+                continue;
+            }
+            // Never quoted: `plan` fetches it at once as a new symbol.
+            if last(fetched, key, Endpoint::Quote).is_some_and(|at| at < settled) {
+                out.push(Planned {
+                    task: task(Endpoint::Quote, Some(symbol)),
+                    priority: Priority::Background,
+                    // Before the next session opens.
+                    deadline: close + Duration::hours(17),
+                });
+            }
+        }
+    }
+
+    if settings.candles {
+        let today = now.date_naive();
+        for symbol in &watched {
+            let key = symbol.as_ref();
+            let short = history.short.iter().any(|s| s.as_ref() == key);
+            if short && last(fetched, key, Endpoint::Candles).is_none() {
+                out.push(Planned {
+                    task: Task {
+                        endpoint: Endpoint::Candles,
+                        symbol: Some((*symbol).clone()),
+                        from: Some(today - Duration::days(super::HISTORY_DAYS)),
+                        to: Some(today),
+                    },
+                    priority: Priority::NewSymbol,
+                    deadline: now,
+                });
+            }
+        }
+    }
+
+    out.sort_by(|a, b| {
+        (a.priority, a.deadline, rank(a.task.endpoint)).cmp(&(
+            b.priority,
+            b.deadline,
+            rank(b.task.endpoint),
+        ))
+    });
+    out
 }
 
 #[cfg(test)]
@@ -720,5 +837,169 @@ mod tests {
                 (Endpoint::Profile, Some("AAPL".into()), Priority::NewSymbol),
             ]
         );
+    }
+
+    mod history {
+        use super::*;
+
+        fn at(raw: &str) -> DateTime<Utc> {
+            raw.parse().unwrap()
+        }
+
+        fn day(raw: &str) -> NaiveDate {
+            NaiveDate::parse_from_str(raw, "%Y-%m-%d").unwrap()
+        }
+
+        fn history(watched: &[&str], short: &[&str]) -> History {
+            History {
+                watched: watched.iter().map(|s| sym(s)).collect(),
+                short: short.iter().map(|s| sym(s)).collect(),
+                closures: vec![day("2026-11-26")],
+            }
+        }
+
+        /// Every symbol quoted at `quoted`, everything else fetched an hour before.
+        fn fetched(symbols: &[&str], quoted: DateTime<Utc>) -> Fetched {
+            let mut f = Fetched::new();
+            for s in symbols {
+                for e in [Endpoint::Profile, Endpoint::CompanyNews] {
+                    f.insert(((*s).into(), e.as_str().into()), quoted);
+                }
+                f.insert(((*s).into(), "quote".into()), quoted);
+            }
+            f.insert((HOLIDAYS_KEY.into(), "market_holidays".into()), quoted);
+            f
+        }
+
+        fn quotes(planned: &[Planned]) -> Vec<(String, Priority)> {
+            planned
+                .iter()
+                .filter(|p| p.task.endpoint == Endpoint::Quote)
+                .map(|p| (p.task.symbol.as_ref().unwrap().to_string(), p.priority))
+                .collect()
+        }
+
+        #[test]
+        fn the_last_close_skips_weekends_holidays_and_the_session_in_progress() {
+            let closures = [day("2026-11-26")];
+            // Wednesday 2026-11-25, 15:59 New York: Tuesday's close.
+            assert_eq!(
+                last_close(at("2026-11-25T20:59:00Z"), &closures),
+                Some(at("2026-11-24T21:00:00Z"))
+            );
+            assert_eq!(
+                last_close(at("2026-11-25T21:00:00Z"), &closures),
+                Some(at("2026-11-25T21:00:00Z"))
+            );
+            // Thanksgiving (closed) and the Friday morning after: Wednesday's close.
+            assert_eq!(
+                last_close(at("2026-11-27T15:00:00Z"), &closures),
+                Some(at("2026-11-25T21:00:00Z"))
+            );
+            // Sunday: Friday's close; in summer 16:00 is 20:00 UTC.
+            assert_eq!(
+                last_close(at("2026-07-12T12:00:00Z"), &[]),
+                Some(at("2026-07-10T20:00:00Z"))
+            );
+        }
+
+        #[test]
+        fn every_watched_symbol_gets_one_quote_after_each_close_in_the_background() {
+            let settings = PlanSettings::default();
+            let watched = history(&["AAPL", "MSFT"], &[]);
+            // Quoted at noon on Tuesday 2026-11-24.
+            let f = fetched(&["AAPL", "MSFT"], at("2026-11-24T17:00:00Z"));
+            let plan_at = |now: &str, f: &Fetched| {
+                quotes(&plan_with_history(
+                    &Demand::default(),
+                    &watched,
+                    f,
+                    at(now),
+                    &settings,
+                ))
+            };
+            // Before the close (and its settling minutes): nothing.
+            assert_eq!(plan_at("2026-11-24T20:59:00Z", &f), vec![]);
+            assert_eq!(plan_at("2026-11-24T21:04:00Z", &f), vec![]);
+            // After it, each watched symbol once, in the background.
+            assert_eq!(
+                plan_at("2026-11-24T21:05:00Z", &f),
+                vec![
+                    ("AAPL".into(), Priority::Background),
+                    ("MSFT".into(), Priority::Background)
+                ]
+            );
+            // Once fetched after the close: nothing more that evening, nor before
+            // Wednesday's close; then again.
+            let after = fetched(&["AAPL", "MSFT"], at("2026-11-24T21:06:00Z"));
+            for now in ["2026-11-25T03:00:00Z", "2026-11-25T20:00:00Z"] {
+                assert_eq!(plan_at(now, &after), vec![], "{now}");
+            }
+            assert_eq!(plan_at("2026-11-25T21:10:00Z", &after).len(), 2);
+            // Thanksgiving has no close: Wednesday's closing quote serves until Friday's.
+            let wednesday = fetched(&["AAPL", "MSFT"], at("2026-11-25T21:06:00Z"));
+            for now in ["2026-11-26T22:00:00Z", "2026-11-27T20:00:00Z"] {
+                assert_eq!(plan_at(now, &wednesday), vec![], "{now}");
+            }
+            assert_eq!(plan_at("2026-11-27T21:05:00Z", &wednesday).len(), 2);
+        }
+
+        #[test]
+        fn a_symbol_read_soon_is_not_quoted_twice_for_its_close() {
+            let settings = PlanSettings::default();
+            let now = at("2026-11-24T21:30:00Z");
+            // AAPL is due to be read in 3 minutes: `plan` fetches it for that; the close
+            // needs no second call. Symbols in `demand` count as watched.
+            let demand = Demand {
+                symbols: vec![SymbolDemand {
+                    symbol: sym("AAPL"),
+                    reads: vec![Read {
+                        due: now + mins(3),
+                        read_until: now + mins(3),
+                        news: false,
+                    }],
+                }],
+                idle: vec![],
+                earnings: None,
+            };
+            let got = quotes(&plan_with_history(
+                &demand,
+                &history(&[], &[]),
+                &fetched(&["AAPL"], at("2026-11-24T17:00:00Z")),
+                now,
+                &settings,
+            ));
+            assert_eq!(got, vec![("AAPL".into(), Priority::Due)]);
+        }
+
+        #[test]
+        fn a_symbol_without_history_gets_one_year_of_candles_when_the_plan_has_them() {
+            let now = at("2026-11-24T15:00:00Z");
+            let f = fetched(&["AAPL", "MSFT"], now - mins(1));
+            let h = history(&["AAPL", "MSFT"], &["MSFT"]);
+            let candles = |settings: &PlanSettings, f: &Fetched| {
+                plan_with_history(&Demand::default(), &h, f, now, settings)
+                    .into_iter()
+                    .filter(|p| p.task.endpoint == Endpoint::Candles)
+                    .collect::<Vec<_>>()
+            };
+            // Without candles in the plan: never.
+            assert!(candles(&PlanSettings::default(), &f).is_empty());
+            let on = PlanSettings {
+                candles: true,
+                ..PlanSettings::default()
+            };
+            let got = candles(&on, &f);
+            assert_eq!(got.len(), 1, "only the symbol without history");
+            assert_eq!(got[0].task.symbol.as_ref().unwrap().as_ref(), "MSFT");
+            assert_eq!(got[0].priority, Priority::NewSymbol);
+            assert_eq!(got[0].task.to, Some(day("2026-11-24")));
+            assert_eq!(got[0].task.from, Some(day("2025-11-24")));
+            // Once fetched, never again, even if the history is still short (a young
+            // listing has fewer sessions than a year).
+            let mut fetched_once = f.clone();
+            fetched_once.insert(("MSFT".into(), "candles".into()), now - Duration::days(30));
+            assert!(candles(&on, &fetched_once).is_empty());
+        }
     }
 }

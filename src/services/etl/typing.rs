@@ -1,12 +1,15 @@
 //! Raw Finnhub bodies to typed rows: a pure function of what was stored, so that the
 //! live load and `quotidian etl --rebuild` cannot disagree.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone as _, Utc};
 use chrono_tz::America::New_York;
 
-use crate::clients::finnhub::{CompanyProfile, EarningsCalendar, MarketHolidays, NewsItem, Quote};
+use crate::clients::finnhub::{
+    Candles, CompanyProfile, EarningsCalendar, MarketHolidays, NewsItem, Quote,
+};
 use crate::domain::market::{
-    EarningRow, Endpoint, HolidayRow, NewsRow, ProfileRow, QuoteRow, Typed,
+    BarSource, CandleRow, DailyBar, EarningRow, Endpoint, HolidayRow, NewsRow, ProfileRow,
+    QuoteRow, Typed,
 };
 
 /// Why a stored response gives no typed rows.
@@ -164,6 +167,139 @@ pub fn type_raw(
                     .collect(),
             ))
         }
+        Endpoint::Candles => {
+            let symbol = need_symbol()?;
+            let candles: Candles = parse(body)?;
+            Ok(Typed::Candles {
+                symbol: symbol.to_owned(),
+                bars: candle_rows(symbol, &candles)?,
+            })
+        }
+    }
+}
+
+fn candle_rows(symbol: &str, candles: &Candles) -> Result<Vec<CandleRow>, TypingError> {
+    match candles.s.as_str() {
+        "ok" => {}
+        "no_data" => return Err(TypingError::NoData(format!("no candles for {symbol}"))),
+        other => {
+            return Err(TypingError::BadData(format!(
+                "candles for {symbol} have status '{other}'"
+            )));
+        }
+    }
+    let n = candles.t.len();
+    let lengths = [
+        candles.o.len(),
+        candles.h.len(),
+        candles.l.len(),
+        candles.c.len(),
+    ];
+    // Volume may be left out altogether, but a partial column cannot be matched to
+    // its bars.
+    if lengths.iter().any(|len| *len != n) || !(candles.v.is_empty() || candles.v.len() == n) {
+        return Err(TypingError::BadData(format!(
+            "candles for {symbol} have arrays of different lengths (t {n}, o/h/l/c {lengths:?}, v {})",
+            candles.v.len()
+        )));
+    }
+    if n == 0 {
+        return Err(TypingError::NoData(format!("no candles for {symbol}")));
+    }
+    let mut rows: Vec<CandleRow> = Vec::with_capacity(n);
+    for i in 0..n {
+        // Daily bars are stamped at 00:00 UTC of their day (some sources use New
+        // York midnight, 04:00/05:00 UTC): the UTC date is the session's either way.
+        let trading_date = DateTime::from_timestamp(candles.t[i], 0)
+            .filter(|_| candles.t[i] > 0)
+            .ok_or_else(|| {
+                TypingError::BadData(format!(
+                    "candle for {symbol} has no time (t = {})",
+                    candles.t[i]
+                ))
+            })?
+            .date_naive();
+        let (open, high, low, close) = (candles.o[i], candles.h[i], candles.l[i], candles.c[i]);
+        if [open, high, low, close]
+            .iter()
+            .any(|p| !p.is_finite() || *p <= 0.0)
+        {
+            return Err(TypingError::BadData(format!(
+                "candle for {symbol} on {trading_date} has an impossible price"
+            )));
+        }
+        let volume = candles
+            .v
+            .get(i)
+            .filter(|v| v.is_finite() && **v >= 0.0)
+            .map(|v| v.round() as i64);
+        rows.push(CandleRow {
+            trading_date,
+            open,
+            high,
+            low,
+            close,
+            volume,
+        });
+    }
+    rows.sort_by_key(|r| r.trading_date);
+    // A date given twice: the later entry stands.
+    rows.reverse();
+    rows.dedup_by_key(|r| r.trading_date);
+    rows.reverse();
+    Ok(rows)
+}
+
+/// The regular close of the New York session on `date` (16:00 America/New_York). Early
+/// closes (13:00) are not known here: a bar of such a day becomes final with the first
+/// fetch after 16:00, usually the next morning's quote.
+pub fn session_close(date: NaiveDate) -> DateTime<Utc> {
+    let close = date.and_time(NaiveTime::from_hms_opt(16, 0, 0).expect("16:00 is a time"));
+    New_York
+        .from_local_datetime(&close)
+        .earliest()
+        .map_or_else(|| close.and_utc(), |at| at.to_utc())
+}
+
+/// The daily bars a typed response gives, fetched at `fetched_at`: a quote gives its
+/// trading day's bar (open, high, low and its price as the close), candles one bar a
+/// session. A bar is final when it was taken after its session's close.
+pub fn daily_bars(typed: &Typed, fetched_at: DateTime<Utc>) -> Vec<DailyBar> {
+    match typed {
+        Typed::Quote(q) => {
+            // Finnhub may leave the day's range at 0 before the first trade: no bar
+            // rather than a price of 0.
+            if [q.open, q.high, q.low, q.price].iter().any(|p| *p <= 0.0) {
+                return Vec::new();
+            }
+            vec![DailyBar {
+                symbol: q.symbol.clone(),
+                trading_date: q.trading_day,
+                open: q.open,
+                high: q.high,
+                low: q.low,
+                close: q.price,
+                volume: None,
+                source: BarSource::Quote,
+                is_final: fetched_at >= session_close(q.trading_day),
+            }]
+        }
+        Typed::Candles { symbol, bars } => bars
+            .iter()
+            .map(|b| DailyBar {
+                symbol: symbol.clone(),
+                trading_date: b.trading_date,
+                open: b.open,
+                high: b.high,
+                low: b.low,
+                close: b.close,
+                volume: b.volume,
+                source: BarSource::Candle,
+                // Finnhub's last candle during a session is that session so far.
+                is_final: fetched_at >= session_close(b.trading_date),
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -260,5 +396,149 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    fn at(raw: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(raw).unwrap().to_utc()
+    }
+
+    fn day(raw: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(raw, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn candles_type_to_one_row_a_session_and_no_data_is_not_an_error_of_shape() {
+        // 2026-11-19 and 2026-11-20 at 00:00 UTC, as Finnhub stamps daily bars.
+        let ok = r#"{"c":[261.5,262.94],"h":[263,264.1],"l":[259.8,261.2],"o":[260,261.6],"s":"ok","t":[1795046400,1795132800],"v":[41234567,39876543.0]}"#;
+        match type_raw(Endpoint::Candles, Some("AAPL"), None, ok).unwrap() {
+            Typed::Candles { symbol, bars } => {
+                assert_eq!(symbol, "AAPL");
+                assert_eq!(bars.len(), 2);
+                assert_eq!(bars[0].trading_date, day("2026-11-19"));
+                assert_eq!(bars[1].trading_date, day("2026-11-20"));
+                assert_eq!(
+                    (bars[1].open, bars[1].high, bars[1].low, bars[1].close),
+                    (261.6, 264.1, 261.2, 262.94)
+                );
+                assert_eq!(bars[1].volume, Some(39_876_543));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Without a volume column the bars still stand.
+        let no_volume = r#"{"c":[1.5],"h":[2],"l":[1],"o":[1.2],"s":"ok","t":[1795046400]}"#;
+        match type_raw(Endpoint::Candles, Some("AAPL"), None, no_volume).unwrap() {
+            Typed::Candles { bars, .. } => assert_eq!(bars[0].volume, None),
+            other => panic!("{other:?}"),
+        }
+        for body in [
+            r#"{"s":"no_data"}"#,
+            r#"{"c":[],"h":[],"l":[],"o":[],"s":"ok","t":[],"v":[]}"#,
+        ] {
+            assert!(
+                matches!(
+                    type_raw(Endpoint::Candles, Some("NOPE"), None, body),
+                    Err(TypingError::NoData(_))
+                ),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn candles_with_mismatched_arrays_or_impossible_prices_are_bad_data() {
+        for body in [
+            // One close short.
+            r#"{"c":[261.5],"h":[263,264.1],"l":[259.8,261.2],"o":[260,261.6],"s":"ok","t":[1795046400,1795132800],"v":[1,2]}"#,
+            // A volume short.
+            r#"{"c":[261.5,262],"h":[263,264.1],"l":[259.8,261.2],"o":[260,261.6],"s":"ok","t":[1795046400,1795132800],"v":[1]}"#,
+            // A price of 0.
+            r#"{"c":[0],"h":[263],"l":[259.8],"o":[260],"s":"ok","t":[1795046400],"v":[1]}"#,
+            r#"{"s":"error"}"#,
+            r#"{"c":"x","s":"ok"}"#,
+            "<html>",
+        ] {
+            assert!(
+                matches!(
+                    type_raw(Endpoint::Candles, Some("AAPL"), None, body),
+                    Err(TypingError::BadData(_))
+                ),
+                "{body}"
+            );
+        }
+    }
+
+    fn quote_row(trading_day: &str) -> QuoteRow {
+        QuoteRow {
+            symbol: "AAPL".into(),
+            trading_day: day(trading_day),
+            price: 262.94,
+            change: Some(1.0),
+            change_percent: Some(0.4),
+            high: 264.1,
+            low: 261.2,
+            open: 261.6,
+            previous_close: 261.94,
+            quoted_at: at("2026-11-20T19:30:00Z"),
+        }
+    }
+
+    #[test]
+    fn a_quote_gives_its_days_bar_final_once_taken_after_the_close() {
+        let quote = Typed::Quote(quote_row("2026-11-20"));
+        // 16:00 New York is 21:00 UTC in November.
+        let during = daily_bars(&quote, at("2026-11-20T20:59:59Z"));
+        assert_eq!(
+            during,
+            vec![DailyBar {
+                symbol: "AAPL".into(),
+                trading_date: day("2026-11-20"),
+                open: 261.6,
+                high: 264.1,
+                low: 261.2,
+                close: 262.94,
+                volume: None,
+                source: BarSource::Quote,
+                is_final: false,
+            }]
+        );
+        assert!(daily_bars(&quote, at("2026-11-20T21:00:00Z"))[0].is_final);
+        // In summer the close is 20:00 UTC.
+        let july = Typed::Quote(quote_row("2026-07-01"));
+        assert!(!daily_bars(&july, at("2026-07-01T19:59:00Z"))[0].is_final);
+        assert!(daily_bars(&july, at("2026-07-01T20:00:00Z"))[0].is_final);
+        // A day's range of 0 (no trade yet) is no bar, never a price of 0.
+        let mut untraded = quote_row("2026-11-20");
+        untraded.open = 0.0;
+        assert!(daily_bars(&Typed::Quote(untraded), at("2026-11-21T12:00:00Z")).is_empty());
+    }
+
+    #[test]
+    fn candle_bars_are_final_except_a_session_still_open() {
+        let candles = Typed::Candles {
+            symbol: "AAPL".into(),
+            bars: ["2026-11-19", "2026-11-20"]
+                .iter()
+                .map(|d| CandleRow {
+                    trading_date: day(d),
+                    open: 1.0,
+                    high: 2.0,
+                    low: 0.5,
+                    close: 1.5,
+                    volume: Some(10),
+                })
+                .collect(),
+        };
+        let bars = daily_bars(&candles, at("2026-11-20T18:00:00Z"));
+        assert_eq!(
+            bars.iter()
+                .map(|b| (b.is_final, b.source))
+                .collect::<Vec<_>>(),
+            vec![(true, BarSource::Candle), (false, BarSource::Candle)]
+        );
+        assert!(
+            daily_bars(&candles, at("2026-11-21T00:00:00Z"))
+                .iter()
+                .all(|b| b.is_final)
+        );
     }
 }
