@@ -765,3 +765,15 @@ pub async fn never_quoted(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> 
     .fetch_all(db)
     .await
 }
+
+/// Symbols added to a watchlist within the last `secs` seconds: the process that added
+/// each fetches it at once, so the planner leaves them alone meanwhile.
+pub async fn recently_added(db: impl PgExecutor<'_>, secs: f64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        r#"select distinct symbol as "symbol!" from watchlist_items
+         where added_at > now() - make_interval(secs => $1)"#,
+        secs,
+    )
+    .fetch_all(db)
+    .await
+}

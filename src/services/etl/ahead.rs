@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::planner::{self, DemandInput};
 use super::{EARNINGS_KEY, HOLIDAYS_KEY, NoProgress, RunReport, execute_all};
+use crate::clients::finnhub::Priority;
 use crate::domain::EtlOutcome;
 use crate::domain::EtlTrigger;
 use crate::domain::market::Endpoint;
@@ -34,7 +35,17 @@ fn retry_after(outcome: EtlOutcome) -> Duration {
 pub struct Leader {
     /// (symbol or market-wide key, endpoint) -> not before.
     held: HashMap<(String, String), DateTime<Utc>>,
+    /// The daily history's inputs, read again every [`HISTORY_EVERY`] or when the
+    /// watched symbols change: counting every watched symbol's bars each step would
+    /// cost more than the step.
+    history: Option<(DateTime<Utc>, planner::History)>,
 }
+
+const HISTORY_EVERY: Duration = Duration::seconds(60);
+
+/// A symbol added to a watchlist this recently is being fetched by the process that
+/// added it (`etl::fetch_new_symbol`); the planner fetches it only if that failed.
+const JUST_ADDED_SECS: f64 = 15.0;
 
 /// What one step did.
 #[derive(Debug, Default)]
@@ -65,7 +76,18 @@ impl Leader {
         let counts = market::due_counts_until(&state.db, horizon).await?;
         let never_quoted = market::never_quoted(&state.db).await?;
         let demand = planner::demand(&rows, &counts, &never_quoted, state.ses_rate);
-        let history = history(state, settings.candles).await?;
+        // The watched symbols every step (a symbol just added needs its history at
+        // once); their bar counts and the calendar when those change, or every minute.
+        let watched = market::watched_symbols(&state.db).await?;
+        let history = match self.history.take() {
+            Some((at, history))
+                if now - at < HISTORY_EVERY && same_symbols(&history.watched, &watched) =>
+            {
+                (at, history)
+            }
+            _ => (now, history(state, watched, settings.candles).await?),
+        };
+        let history = &self.history.insert(history).1;
 
         let mut keys: Vec<String> = demand
             .symbols
@@ -82,8 +104,21 @@ impl Leader {
             .collect();
 
         self.held.retain(|_, until| *until > now);
-        let mut planned = planner::plan_with_history(&demand, &history, &fetched, now, &settings);
+        let mut planned = planner::plan_with_history(&demand, history, &fetched, now, &settings);
         planned.retain(|p| !self.held.contains_key(&held_key(&p.task)));
+        if planned.iter().any(|p| p.priority == Priority::NewSymbol) {
+            // The process that added a symbol fetches its quote and profile itself at
+            // once.
+            let adding = market::recently_added(&state.db, JUST_ADDED_SECS).await?;
+            planned.retain(|p| {
+                p.priority != Priority::NewSymbol
+                    || !matches!(p.task.endpoint, Endpoint::Quote | Endpoint::Profile)
+                    || p.task
+                        .symbol
+                        .as_ref()
+                        .is_none_or(|s| !adding.iter().any(|a| a == s.as_ref()))
+            });
+        }
         let wanted = planned.len();
         if planned.is_empty() {
             return Ok(Step::default());
@@ -128,8 +163,11 @@ impl Leader {
 
 /// The daily history's inputs: every watched symbol, those short of a year of bars
 /// (only asked for when candles could fill them), the exchange's closures.
-async fn history(state: &AppState, candles: bool) -> anyhow::Result<planner::History> {
-    let watched = market::watched_symbols(&state.db).await?;
+async fn history(
+    state: &AppState,
+    watched: Vec<String>,
+    candles: bool,
+) -> anyhow::Result<planner::History> {
     let short = if candles {
         market::symbols_without_history(&state.db, &watched, super::HISTORY_MIN_BARS).await?
     } else {
@@ -145,6 +183,10 @@ async fn history(state: &AppState, candles: bool) -> anyhow::Result<planner::His
         short: parse(short),
         closures: market::full_closures(&state.db, super::HOLIDAY_EXCHANGE).await?,
     })
+}
+
+fn same_symbols(parsed: &[crate::domain::Symbol], raw: &[String]) -> bool {
+    parsed.len() == raw.len() && parsed.iter().zip(raw).all(|(a, b)| a.as_ref() == b)
 }
 
 fn held_key(task: &super::Task) -> (String, String) {
