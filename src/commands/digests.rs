@@ -33,6 +33,10 @@ impl DeliveryProgress for Bar {
 /// as still queued (the workers of `serve`/`worker` carry on with them).
 const RETRY_PATIENCE: Duration = Duration::from_secs(600);
 
+/// How long `quotidian run`'s batches fetch missing market data, unless
+/// `QUOTIDIAN_DELIVERY_TOP_UP_SECS` says otherwise.
+const RUN_TOP_UP_SECS: u32 = 120;
+
 /// Schedules whoever is due now, sends every ready digest with a progress bar, puts
 /// the audit records to S3, and prints a summary.
 /// Schedules who is due and sends until the queue is empty. On SIGTERM/SIGINT
@@ -42,6 +46,13 @@ pub async fn run(
     config: Config,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<bool> {
+    let mut config = config;
+    // `run` may have no planner fetching ahead of it (no `serve` or `worker` running):
+    // unless told otherwise, its batches wait up to two minutes for the market data
+    // they lack rather than the service's 10 s.
+    if std::env::var_os("QUOTIDIAN_DELIVERY_TOP_UP_SECS").is_none() {
+        config.etl.top_up_secs = RUN_TOP_UP_SECS;
+    }
     let state = startup::headless_state(config).await?;
     let loops = workers::spawn_all(&state, workers::Loops::DigestRun);
     let shutdown = state.shutdown.clone();
