@@ -719,7 +719,7 @@ pub async fn demand_until(
              union all
              select j.user_id, j.due_at, p.include_news, p.include_earnings
              from digest_jobs j join preferences p on p.user_id = j.user_id
-             where j.status in ('queued', 'claimed')
+             where j.status in ('pending', 'claimed')
          ) d
          join watchlist_items w on w.user_id = d.user_id
          group by w.symbol, d.due
@@ -741,7 +741,7 @@ pub async fn due_counts_until(
          from (
              select next_send_at as due from preferences where next_send_at <= $1
              union all
-             select due_at from digest_jobs where status in ('queued', 'claimed')
+             select due_at from digest_jobs where status in ('pending', 'claimed')
          ) d
          group by due
          order by due"#,

@@ -54,19 +54,33 @@ async fn lead(state: &AppState, mut conn: sqlx::PgConnection, tick: Duration) {
             tracing::warn!(error = ?error, "lost the market-data planner's lock connection; giving up the lead");
             return;
         }
-        let idle = match leader.step(state).await {
-            Ok(step) => step.run.is_none(),
+        let pause = match leader.step(state).await {
+            Ok(step) if step.run.is_some() => None,
+            Ok(step) => Some(idle_pause(step.wake_at, tick)),
             Err(error) => {
                 tracing::warn!(error = ?error, "a market-data planning step failed");
-                true
+                Some(tick)
             }
         };
-        if idle {
+        if let Some(pause) = pause {
             tokio::select! {
-                () = tokio::time::sleep(tick) => {}
+                () = tokio::time::sleep(pause) => {}
                 () = state.shutdown.cancelled() => {}
             }
         }
     }
     let _ = conn.close().await;
+}
+
+/// How long an idle leader sleeps: until the plan next wants a call, at least a tick,
+/// at most 15 ticks (15 s by default: how soon it sees a schedule changed to a time
+/// within the horizon, or a symbol short of history; delivery tops up whatever that
+/// misses). Reading the demand costs the database more the more people watch, so an
+/// idle leader does not read it every tick.
+fn idle_pause(wake_at: Option<chrono::DateTime<chrono::Utc>>, tick: Duration) -> Duration {
+    let longest = tick * 15;
+    let until_wake = wake_at
+        .map(|at| (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO))
+        .unwrap_or(longest);
+    until_wake.clamp(tick, longest)
 }

@@ -126,6 +126,7 @@ pub fn test_config() -> Config {
     c.digests.scheduler_tick_ms = 200;
     c.digests.poll_ms = 100;
     c.digests.retry_base_ms = 100;
+    c.etl.plan_tick_ms = 100;
     // Every test client is 127.0.0.1: the abuse limits get their own tests.
     c.limits.signups_per_client_per_hour = nz(10_000);
     c.limits.signups_per_minute = nz(10_000);

@@ -267,3 +267,57 @@ async fn budgets_on_one_database_share_one_rate_and_serve_the_urgent_first() {
         "a background call took a slot at {background_at:?}, while due work held the next {all_due:?}"
     );
 }
+
+/// Digests already queued (the scheduler has taken them, no worker has claimed them
+/// yet) are still read: their symbols stay in the demand the planner plans for.
+#[tokio::test]
+async fn queued_digests_are_still_read() {
+    let app = TestApp::builder()
+        .with_config(|c| c.digests.workers = false)
+        .spawn()
+        .await;
+    app.confirmed_user().await;
+    let me: Value = app
+        .api
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap();
+    sqlx::query("insert into watchlist_items (user_id, symbol) values ($1, 'AAPL')")
+        .bind(id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    // Queued a minute ago by the scheduler, which moved next_send_at to tomorrow.
+    sqlx::query(
+        "update preferences set next_send_at = now() + interval '1 day' where user_id = $1",
+    )
+    .bind(id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into digest_jobs (user_id, local_date, trigger, due_at, status)
+         values ($1, current_date, 'schedule', now() - interval '1 minute', 'pending')",
+    )
+    .bind(id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let horizon = Utc::now() + chrono::Duration::minutes(75);
+    let demand = quotidian::repositories::market::demand_until(&app.db, horizon)
+        .await
+        .unwrap();
+    assert_eq!(
+        demand.iter().map(|d| d.symbol.as_str()).collect::<Vec<_>>(),
+        vec!["AAPL"]
+    );
+    let counts = quotidian::repositories::market::due_counts_until(&app.db, horizon)
+        .await
+        .unwrap();
+    assert_eq!(counts.iter().map(|(_, n)| n).sum::<i64>(), 1);
+}

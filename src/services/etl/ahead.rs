@@ -54,6 +54,8 @@ pub struct Step {
     pub wanted: usize,
     /// The run that made the first of them, if any.
     pub run: Option<RunReport>,
+    /// When the plan as it stands next wants a call (with nothing to do now).
+    pub wake_at: Option<DateTime<Utc>>,
 }
 
 impl Leader {
@@ -121,7 +123,10 @@ impl Leader {
         }
         let wanted = planned.len();
         if planned.is_empty() {
-            return Ok(Step::default());
+            return Ok(Step {
+                wake_at: planner::next_wake(&demand, &fetched, now, &settings),
+                ..Step::default()
+            });
         }
         let per_second = state.market.calls_per_second().unwrap_or(1.0);
         planned.truncate(((per_second * STEP_SECS).ceil() as usize).max(1));
@@ -157,6 +162,7 @@ impl Leader {
         Ok(Step {
             wanted,
             run: Some(report),
+            wake_at: None,
         })
     }
 }

@@ -201,14 +201,17 @@ fn next_fetch(
 }
 
 /// The profile's weekly refresh: each symbol at its own time of the week (a hash of
-/// the symbol), so many symbols' refreshes are spread evenly over the week.
+/// the symbol), so many symbols' refreshes are spread evenly over the week; never
+/// within a day of the last fetch.
 pub fn profile_refresh_due(symbol: &str, last: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     let week = 7 * 24 * 3600_i64;
     let offset = (fnv1a(symbol.as_bytes()) % week as u64) as i64;
     // The most recent instant of this symbol's weekly slot, at or before now.
     let since = (now.timestamp() - offset).rem_euclid(week);
     let slot = now.timestamp() - since;
-    last.timestamp() < slot
+    // A profile fetched in the last day (a symbol first fetched just before its slot)
+    // waits for the next slot rather than being fetched again minutes later.
+    last.timestamp() < slot && now - last >= Duration::days(1)
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -386,6 +389,67 @@ pub fn plan(
         ))
     });
     out
+}
+
+/// The earliest instant after `now` at which [`plan`] would want a quote, news or the
+/// earnings calendar for the demand as it stands (`None`: nothing later in the
+/// horizon). The leader sleeps until then instead of reading the demand again every
+/// tick: those reads cost the database more, the more people watch.
+pub fn next_wake(
+    demand: &Demand,
+    fetched: &Fetched,
+    now: DateTime<Utc>,
+    settings: &PlanSettings,
+) -> Option<DateTime<Utc>> {
+    let later = |start: DateTime<Utc>| (start > now).then_some(start);
+    let mut wake: Option<DateTime<Utc>> = None;
+    let mut consider = |at: Option<DateTime<Utc>>| {
+        if let Some(at) = at {
+            wake = Some(wake.map_or(at, |w| w.min(at)));
+        }
+    };
+    for wanted in &demand.symbols {
+        let key = wanted.symbol.as_ref();
+        let reads: Vec<_> = wanted.reads.iter().map(|r| (r.due, r.read_until)).collect();
+        let news: Vec<_> = wanted
+            .reads
+            .iter()
+            .filter(|r| r.news)
+            .map(|r| (r.due, r.read_until))
+            .collect();
+        if let Some(quoted) = last(fetched, key, Endpoint::Quote) {
+            consider(
+                next_fetch(
+                    &reads,
+                    Some(quoted),
+                    settings.quote_max_age,
+                    settings.margin,
+                )
+                .and_then(|(start, _)| later(start)),
+            );
+        }
+        consider(
+            next_fetch(
+                &news,
+                last(fetched, key, Endpoint::CompanyNews),
+                settings.news_max_age,
+                settings.margin,
+            )
+            .and_then(|(start, _)| later(start)),
+        );
+    }
+    if let Some((due, until)) = demand.earnings {
+        consider(
+            next_fetch(
+                &[(due, until)],
+                last(fetched, EARNINGS_KEY, Endpoint::Earnings),
+                settings.earnings_max_age,
+                settings.margin,
+            )
+            .and_then(|(start, _)| later(start)),
+        );
+    }
+    wake
 }
 
 /// Within one deadline: the price first, then what the digest shows beside it.
@@ -787,6 +851,30 @@ mod tests {
     }
 
     #[test]
+    fn the_leader_wakes_when_the_next_quote_falls_due() {
+        // Due in 10 minutes, quotes 5 minutes old at most, fetched 30 minutes ago:
+        // nothing now; the next fetch at 10 min - 10 s (the margin).
+        let demand = Demand {
+            symbols: vec![wanted("AAPL", &[(10, 0, false)])],
+            ..Demand::default()
+        };
+        let settings = PlanSettings::default();
+        let fetched = all_fetched(&["AAPL"], 30);
+        assert!(plan(&demand, &fetched, now(), &settings).is_empty());
+        let wake = next_wake(&demand, &fetched, now(), &settings).expect("a wake-up");
+        assert_eq!(wake, now() + mins(5) + Duration::seconds(10));
+        assert_eq!(
+            calls(&plan(&demand, &fetched, wake, &settings)),
+            vec![(Endpoint::Quote, Some("AAPL".into()), Priority::Due)]
+        );
+        // Nobody due: no wake-up.
+        assert_eq!(
+            next_wake(&Demand::default(), &fetched, now(), &settings),
+            None
+        );
+    }
+
+    #[test]
     fn waves_are_read_until_the_digests_due_by_then_are_sent() {
         let at = |m: i64| now() + mins(m);
         let row = |symbol: &str, due: i64, news: bool, earnings: bool| DemandInput {
@@ -818,6 +906,32 @@ mod tests {
         );
         // A never-quoted symbol someone is due to read is planned with its reads, not idle.
         assert_eq!(d.idle, vec![sym("NEWB")]);
+    }
+
+    #[test]
+    fn a_profile_fetched_just_before_its_slot_waits_for_the_next_one() {
+        let start: DateTime<Utc> = "2026-11-02T00:00:00Z".parse().unwrap();
+        // AAPL's slot: the first hour of the week in which a refresh falls due.
+        let slot = (1..=7 * 24)
+            .map(|h| start + Duration::hours(h))
+            .find(|t| profile_refresh_due("AAPL", start, *t))
+            .expect("a slot within the week");
+        let fetched = slot - Duration::minutes(62);
+        assert!(!profile_refresh_due(
+            "AAPL",
+            fetched,
+            slot + Duration::minutes(1)
+        ));
+        assert!(!profile_refresh_due(
+            "AAPL",
+            fetched,
+            slot + Duration::hours(20)
+        ));
+        assert!(profile_refresh_due(
+            "AAPL",
+            fetched,
+            slot + Duration::days(7)
+        ));
     }
 
     #[test]
