@@ -27,7 +27,7 @@ ENV SQLX_OFFLINE=true
 # only our own code reuses this (about 3 minutes on 2 cores) from the layer cache.
 # The stubs must cover every target Cargo.toml declares explicitly. Today that is the
 # library (src/lib.rs), the `quotidian` binary (src/main.rs) and the `login_health`,
-# `etl`, `digests` and `flood` [[bench]] targets. Any further explicit [[bench]], [[test]] or [[example]] entry needs a stub
+# `etl`, `digests`, `flood` and `peak` [[bench]] targets. Any further explicit [[bench]], [[test]] or [[example]] entry needs a stub
 # here too, or cargo rejects the manifest.
 COPY Cargo.toml Cargo.lock ./
 RUN mkdir src benches \
@@ -36,6 +36,7 @@ RUN mkdir src benches \
     && echo 'fn main() {}' > benches/etl.rs \
     && echo 'fn main() {}' > benches/digests.rs \
     && echo 'fn main() {}' > benches/flood.rs \
+    && echo 'fn main() {}' > benches/peak.rs \
     && touch src/lib.rs \
     && cargo build --release --locked --bin quotidian \
     && rm -rf src
