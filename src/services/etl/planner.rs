@@ -41,6 +41,17 @@ pub struct SymbolDemand {
     pub reads: Vec<Read>,
 }
 
+impl SymbolDemand {
+    /// (due, read until) of every read, or of the reads that include news.
+    fn windows(&self, news_only: bool) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        self.reads
+            .iter()
+            .filter(|r| r.news || !news_only)
+            .map(|r| (r.due, r.read_until))
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Demand {
     pub symbols: Vec<SymbolDemand>,
@@ -257,7 +268,7 @@ pub fn plan(
         let symbol = &wanted.symbol;
         let key = symbol.as_ref();
         let first_due = wanted.reads.first().map_or(now, |r| r.due);
-        let reads: Vec<_> = wanted.reads.iter().map(|r| (r.due, r.read_until)).collect();
+        let reads = wanted.windows(false);
 
         let quoted = last(fetched, key, Endpoint::Quote);
         if quoted.is_none() {
@@ -298,12 +309,7 @@ pub fn plan(
             Some(_) => {}
         }
 
-        let news_reads: Vec<_> = wanted
-            .reads
-            .iter()
-            .filter(|r| r.news)
-            .map(|r| (r.due, r.read_until))
-            .collect();
+        let news_reads = wanted.windows(true);
         let news_at = last(fetched, key, Endpoint::CompanyNews);
         if let Some((start, due)) =
             next_fetch(&news_reads, news_at, settings.news_max_age, settings.margin)
@@ -410,13 +416,8 @@ pub fn next_wake(
     };
     for wanted in &demand.symbols {
         let key = wanted.symbol.as_ref();
-        let reads: Vec<_> = wanted.reads.iter().map(|r| (r.due, r.read_until)).collect();
-        let news: Vec<_> = wanted
-            .reads
-            .iter()
-            .filter(|r| r.news)
-            .map(|r| (r.due, r.read_until))
-            .collect();
+        let reads = wanted.windows(false);
+        let news = wanted.windows(true);
         if let Some(quoted) = last(fetched, key, Endpoint::Quote) {
             consider(
                 next_fetch(
